@@ -1,0 +1,36 @@
+"""``python -m core``: the Hydra application that runs one task (or a sweep with ``-m``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+import core.config  # noqa: F401  (registers the config schema before Hydra composes)
+from core.errors import PlugtuneError
+
+
+def report_error(exc: PlugtuneError) -> None:
+    """Print one line and exit 2, unless HYDRA_FULL_ERROR=1 asks for the traceback."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise exc
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    from hydra.core.hydra_config import HydraConfig
+
+    from core.pipeline import main_metric, print_summary, run
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        results = run(cfg, run_dir)
+        print_summary(results, run_dir)
+        return main_metric(results)
+    except PlugtuneError as exc:
+        report_error(exc)

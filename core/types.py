@@ -1,0 +1,60 @@
+"""The small data types that flow between plugins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class Example:
+    """One canonical training or evaluation example, whatever file format it came from.
+
+    ``messages`` is an OpenAI-style list of ``{"role", "content"}`` dicts (roles system, user,
+    assistant, tool); ``label`` is set for classification data; ``tools`` holds JSON schemas for
+    tool-calling data; ``source`` is ``file:line`` so errors and reports can point at the row.
+    """
+
+    messages: list[dict[str, Any]]
+    label: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    source: str = ""
+
+
+@dataclass
+class RenderedPrompt:
+    """What a prompt template produces: the model input text and, for training, the answer."""
+
+    prompt: str
+    answer: str | None = None
+
+
+@dataclass
+class Prediction:
+    """One model output on one evaluation example.
+
+    ``model`` is ``"baseline"`` or ``"finetuned"``; ``extra`` holds head-specific detail such as
+    class probabilities, and is written to ``predictions.jsonl`` alongside the core fields.
+    """
+
+    model: str
+    input: str
+    reference: Any
+    prediction: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalResult:
+    """What an evaluator returns for one model's predictions.
+
+    ``metrics`` are flat ``name -> float`` pairs that go into ``results.json``;
+    ``details`` is any JSON-serialisable breakdown (per class, confusion matrix);
+    ``report_md`` is a Markdown section for ``report.md``; ``plots`` maps a PNG file name to a
+    function that draws the plot into that path.
+    """
+
+    metrics: dict[str, float]
+    details: dict[str, Any] = field(default_factory=dict)
+    report_md: str = ""
+    plots: dict[str, Callable[[Any], None]] = field(default_factory=dict)

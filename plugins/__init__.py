@@ -1,0 +1,1 @@
+"""plugtune's built-in plugins, written exactly as third-party plugins are (public core API)."""

@@ -1,0 +1,72 @@
+"""``hf`` trainer: the Hugging Face ``Trainer`` loop, configured from ``train.*``.
+
+Evaluation is not done here: the pipeline evaluates baseline and fine-tuned models itself with
+the same data and decoding, so the trainer only trains and reports its loss log and timing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from core import hookimpl
+from core.kinds import RunContext, TrainResult
+
+
+def training_arguments(ctx: RunContext, output_dir: str):
+    """Map ``train.*`` onto transformers' TrainingArguments."""
+    import torch
+    from transformers import TrainingArguments
+
+    train = ctx.cfg.train
+    return TrainingArguments(
+        output_dir=output_dir,
+        num_train_epochs=float(train.epochs),
+        max_steps=train.max_steps,
+        per_device_train_batch_size=train.batch_size,
+        gradient_accumulation_steps=train.grad_accum,
+        learning_rate=train.lr,
+        weight_decay=train.weight_decay,
+        warmup_steps=train.warmup,  # transformers 5: a float < 1 is a fraction of total steps
+        lr_scheduler_type=train.scheduler,
+        logging_steps=train.logging_steps,
+        train_sampling_strategy="group_by_length" if train.group_by_length else "random",
+        eval_strategy="no",
+        save_strategy="no",
+        report_to=[],
+        seed=ctx.cfg.seed,
+        data_seed=ctx.cfg.seed,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=False,
+    )
+
+
+class HfTrainer:
+    def train(self, ctx: RunContext, model, head, train_dataset) -> TrainResult:
+        from transformers import Trainer
+
+        args = training_arguments(ctx, str(ctx.run_dir / "checkpoints"))
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=train_dataset,
+            data_collator=head.collator(ctx),
+            processing_class=ctx.tokenizer,
+        )
+        start = time.perf_counter()
+        output = trainer.train()
+        seconds = time.perf_counter() - start
+        epochs = output.metrics.get("epoch", float(ctx.cfg.train.epochs))
+        tokens_per_epoch = sum(len(row["input_ids"]) for row in train_dataset)
+        return TrainResult(
+            seconds=seconds,
+            examples=round(len(train_dataset) * epochs),
+            tokens=round(tokens_per_epoch * epochs),
+            log_history=list(trainer.state.log_history),
+        )
+
+
+@hookimpl
+def register_trainers(register):
+    register("hf", HfTrainer())

@@ -1,0 +1,90 @@
+"""``macro_f1`` evaluator: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.
+
+Macro-F1 averages over every label in the task's label list (as W1 does with scikit-learn and
+all label ids), so a class the model never predicts counts as F1 0 instead of being skipped.
+"""
+
+from __future__ import annotations
+
+from core import EvalResult, Prediction, hookimpl
+from core.kinds import RunContext
+
+
+def classification_scores(references: list[str], predictions: list[str], labels: list[str]) -> dict:
+    """Accuracy, macro-F1, per-class scores and the confusion matrix (rows = reference)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        references, predictions, labels=labels, average=None, zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(references, predictions)),
+        "macro_f1": float(f1.mean()),
+        "per_class": {
+            label: {
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+        },
+        "confusion_matrix": confusion_matrix(references, predictions, labels=labels).tolist(),
+    }
+
+
+def draw_confusion_matrix(matrix: list[list[int]], labels: list[str], title: str, path) -> None:
+    """Save a labelled confusion-matrix heat map as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("reference")
+    ax.set_title(title)
+    peak = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            ax.text(j, i, count, ha="center", va="center", color="white" if count > peak / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def per_class_table(per_class: dict) -> str:
+    lines = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label, s in per_class.items():
+        lines.append(
+            f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        )
+    return "\n".join(lines)
+
+
+class MacroF1Evaluator:
+    def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult:
+        labels = list(ctx.labels)
+        scores = classification_scores(
+            [p.reference for p in predictions], [p.prediction for p in predictions], labels
+        )
+        model = predictions[0].model if predictions else "model"
+        matrix = scores["confusion_matrix"]
+        return EvalResult(
+            metrics={"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]},
+            details={"labels": labels, "per_class": scores["per_class"], "confusion_matrix": matrix},
+            report_md=per_class_table(scores["per_class"]),
+            plots={
+                f"confusion_matrix_{model}.png": lambda path: draw_confusion_matrix(
+                    matrix, labels, f"confusion matrix ({model})", path
+                )
+            },
+        )
+
+
+@hookimpl
+def register_evaluators(register):
+    register("macro_f1", MacroF1Evaluator())

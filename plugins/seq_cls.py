@@ -1,0 +1,153 @@
+"""``seq_cls`` task head: a sequence-classification model with a LoRA adapter (W1).
+
+The base model gets a fresh ``score`` layer (normal, std 0.02) with one output per label;
+PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, so
+``PeftModel.from_pretrained(base, adapter_dir)`` restores the whole classifier.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import Example, Prediction, hookimpl
+from core.kinds import RunContext
+from core.progress import progress
+from core.registry import get_registry
+
+
+def resolve_dtype(name: str):
+    """``auto`` is bf16 on a GPU that supports it, else fp32 (CPU bf16 is slow without AMX)."""
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    return getattr(torch, name)
+
+
+def lora_layers(num_layers: int, top_layers: int | None) -> list[int] | None:
+    """Indices of the last ``top_layers`` decoder layers, or None for all layers."""
+    if not top_layers or top_layers >= num_layers:
+        return None
+    return list(range(num_layers - top_layers, num_layers))
+
+
+def build_lora_config(ctx: RunContext, task_type: str, num_layers: int):
+    """The PEFT LoraConfig for this run, from ``peft.*`` and the model's default targets."""
+    from peft import LoraConfig
+
+    peft_cfg, model_cfg = ctx.cfg.peft, ctx.cfg.model
+    targets = peft_cfg.target_modules or model_cfg.target_modules
+    return LoraConfig(
+        task_type=task_type,
+        r=peft_cfg.r,
+        lora_alpha=peft_cfg.alpha,
+        lora_dropout=peft_cfg.dropout,
+        target_modules=list(targets),
+        layers_to_transform=lora_layers(num_layers, peft_cfg.top_layers),
+        bias=peft_cfg.bias,
+    )
+
+
+def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto"):
+    """Load the base model with a classification layer sized for ``labels``."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        dtype=resolve_dtype(dtype),
+    )
+    model.config.pad_token_id = pad_token_id
+    return model
+
+
+def load_tokenizer(model_dir: str):
+    """Load the tokenizer; models without a pad token pad with their end-of-sequence token."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+class SeqClsHead:
+    task_type = "SEQ_CLS"
+
+    def load(self, ctx: RunContext):
+        import torch
+        from peft import get_peft_model
+
+        ctx.tokenizer = load_tokenizer(ctx.model_dir)
+        model = load_classifier(ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype)
+        # W1 re-initialises the head: an untrained head is the honest baseline.
+        torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
+        num_layers = model.config.num_hidden_layers
+        return get_peft_model(model, build_lora_config(ctx, self.task_type, num_layers))
+
+    def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
+        template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
+        label_ids = {label: i for i, label in enumerate(ctx.labels)}
+        texts = [template.render(ex, ctx.tokenizer, ctx.cfg.task).prompt for ex in examples]
+        encoded = ctx.tokenizer(texts, truncation=True, max_length=ctx.cfg.task.max_length)
+        return [
+            {"input_ids": ids, "attention_mask": mask, "labels": label_ids[ex.label], "text": text}
+            for ids, mask, ex, text in zip(
+                encoded["input_ids"], encoded["attention_mask"], examples, texts
+            )
+        ]
+
+    def collator(self, ctx: RunContext):
+        from transformers import DataCollatorWithPadding
+
+        pad = DataCollatorWithPadding(ctx.tokenizer)
+
+        def collate(rows):
+            return pad([{k: r[k] for k in ("input_ids", "attention_mask", "labels")} for r in rows])
+
+        return collate
+
+    def predict(self, ctx, model, encoded, examples, model_name) -> list[Prediction]:
+        import torch
+
+        collate = self.collator(ctx)
+        batch_size = ctx.cfg.train.eval_batch_size
+        # Sorting by length keeps padding (wasted compute) small; results go back in order.
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["input_ids"]))
+        probs: dict[int, list[float]] = {}
+        model.eval()
+        device = next(model.parameters()).device
+        with torch.no_grad(), progress(total=len(order), desc=f"evaluate {model_name}") as bar:
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                batch = collate([encoded[i] for i in idx])
+                batch.pop("labels")
+                logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+                for i, row in zip(idx, torch.softmax(logits.float(), dim=-1).tolist()):
+                    probs[i] = row
+                bar.update(len(idx))
+        predictions = []
+        for i, ex in enumerate(examples):
+            best = max(range(len(ctx.labels)), key=lambda j: probs[i][j])
+            predictions.append(
+                Prediction(
+                    model=model_name,
+                    input=encoded[i]["text"],
+                    reference=ex.label,
+                    prediction=ctx.labels[best],
+                    extra={"probability": round(probs[i][best], 4)},
+                )
+            )
+        return predictions
+
+    def save_adapter(self, ctx: RunContext, model, path: Path) -> None:
+        model.save_pretrained(str(path))
+
+
+@hookimpl
+def register_task_heads(register):
+    register("seq_cls", SeqClsHead())
