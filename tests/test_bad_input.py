@@ -1,0 +1,133 @@
+"""Bad input gives one clear line, exit status 2, no traceback and no adapter."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from core import DataError
+from core.data import keep_known_labels
+from core.testing import compose_config
+from plugins.text_label import TextLabelFormat
+
+GOOD = '{"text": "卡丢了", "label": "card_lost"}\n'
+
+
+def read(path: Path, **overrides):
+    cfg = compose_config([f"data.{k}={v}" for k, v in overrides.items()])
+    return TextLabelFormat().read(path, cfg.data)
+
+
+@pytest.mark.parametrize(
+    "content,line,reason",
+    [
+        (GOOD + '{"text": "退款", "label": "refund"\n', 2, "invalid JSON"),
+        (GOOD + GOOD + '{"label": "refund"}\n', 3, "field 'text': expected a non-empty string, got missing"),
+        ('{"text": "  ", "label": "refund"}\n', 1, "field 'text': expected a non-empty string"),
+        ('{"text": "余额", "label": null}\n', 1, "field 'label': expected a label string"),
+        ('["text", "label"]\n', 1, "expected a JSON object, got list"),
+    ],
+)
+def test_malformed_rows_name_file_and_line(tmp_path, content, line, reason):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read(path)
+    assert str(info.value).startswith(f"{path}:{line}: {reason}")
+
+
+def test_empty_and_missing_files(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(DataError, match="empty.jsonl: no rows"):
+        read(empty)
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n")
+    with pytest.raises(DataError, match="blank.jsonl: no rows"):
+        read(blank)
+    with pytest.raises(DataError, match="nope.jsonl: file not found"):
+        read(tmp_path / "nope.jsonl")
+
+
+def test_csv_rows_and_custom_fields(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("query,intent\n查余额,balance\n,refund\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"rows.csv:3: field 'query'"):
+        read(path, text_field="query", label_field="intent")
+    path.write_text("query,intent\n查余额,balance\n", encoding="utf-8")
+    (example,) = read(path, text_field="query", label_field="intent")
+    assert example.messages == [{"role": "user", "content": "查余额"}] and example.label == "balance"
+
+
+def test_unknown_labels_are_dropped_and_counted(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(GOOD + '{"text": "贷款", "label": "loan"}\n' + '{"text": "贷款2", "label": "loan"}\n')
+    kept, dropped = keep_known_labels(read(path), ["card_lost", "refund"])
+    assert [ex.label for ex in kept] == ["card_lost"]
+    assert dropped == {"loan": 2}
+
+
+def cli_error(result) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (GOOD + "{oops\n", "bad.jsonl:2: invalid JSON"),
+        (GOOD + '{"txt": "x", "label": "refund"}\n', "bad.jsonl:2: field 'text'"),
+        ("", "bad.jsonl: no rows"),
+        ('{"text": "贷款", "label": "loan"}\n', "no rows left after dropping unknown labels"),
+    ],
+    ids=["malformed-json", "missing-text", "empty-file", "only-unknown-labels"],
+)
+def test_cli_bad_data_is_one_line(tmp_path, content, expected):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content, encoding="utf-8")
+    run_dir = tmp_path / "run"
+    result = run_cli("core", f"data.train_path={bad}", f"hydra.run.dir={run_dir}")
+    err = cli_error(result)
+    assert result.returncode == 2
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and expected in error_lines[0], err
+    assert not (run_dir / "adapter").exists() and not (run_dir / "results.json").exists()
+
+
+def test_cli_nonexistent_path(tmp_path):
+    result = run_cli("core", f"data.eval_path={tmp_path}/missing.jsonl", f"hydra.run.dir={tmp_path}/run")
+    assert "missing.jsonl: file not found" in cli_error(result)
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("task=nope", "Could not find 'task/nope'"),
+        ("model=nope", "Could not find 'model/nope'"),
+        ("train.epochs=lots", "train.epochs"),
+        ("train.learning_rate=1", "train.learning_rate"),
+    ],
+)
+def test_cli_bad_overrides(tmp_path, override, expected):
+    result = run_cli("core", override, f"hydra.run.dir={tmp_path}/run")
+    assert expected in cli_error(result)
+    assert not (tmp_path / "run").exists()
+
+
+def test_absent_hub_model_fails_fast_naming_the_fix(tmp_path):
+    start = time.perf_counter()
+    result = run_cli("core", "task=intent", "model=qwen2.5-1.5b", f"hydra.run.dir={tmp_path}/run",
+                     env={"HF_HOME": str(tmp_path / "hf")})
+    seconds = time.perf_counter() - start
+    err = cli_error(result)
+    assert "Qwen/Qwen2.5-1.5B-Instruct" in err and "model.path=" in err, err
+    assert seconds < 60
+    assert not (tmp_path / "run" / "adapter").exists()
+
+
+def test_model_path_without_weights(tmp_path):
+    result = run_cli("core", f"model.path={tmp_path}", f"hydra.run.dir={tmp_path}/run")
+    assert "is not a model folder" in cli_error(result)

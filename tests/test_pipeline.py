@@ -1,0 +1,101 @@
+"""The whole run on the tiny model through the real CLI: run directory, overrides, adapter."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import run_cli, tiny_overrides
+from core.testing import INTENT_LABELS
+from plugins.macro_f1 import classification_scores
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_model, tmp_path_factory):
+    from core.testing import tiny_intent_data
+
+    root = tmp_path_factory.mktemp("tiny-run")
+    train, eval_ = tiny_intent_data(root / "data")
+    run_dir = root / "run"
+    overrides = tiny_overrides(tiny_model, train, eval_)
+    # The DESIGN contract overrides, given last so they win.
+    result = run_cli("core", *overrides, f"hydra.run.dir={run_dir}", "train.epochs=1", "peft.r=4", "seed=3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result, train, eval_
+
+
+def test_run_directory_contract(tiny_run):
+    run_dir, _, _, eval_ = tiny_run
+    for name in ("results.json", "report.md", "predictions.jsonl", "loss_curve.png",
+                 "confusion_matrix_baseline.png", "confusion_matrix_finetuned.png",
+                 "adapter/adapter_config.json", "adapter/adapter_model.safetensors", ".hydra/config.yaml"):
+        assert (run_dir / name).is_file(), name
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "intent" and results["model"] == "smollm2-135m"
+    for model in ("baseline", "finetuned"):
+        assert set(results["metrics"][model]) == {"accuracy", "macro_f1"}
+    train = results["train"]
+    assert train["examples"] == 40 and train["seconds"] > 0
+    assert train["examples_per_second"] == pytest.approx(40 / train["seconds"], rel=0.02)
+    assert train["tokens_per_second"] > 0
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    eval_rows = len(eval_.read_text().splitlines())
+    assert [r["model"] for r in rows] == ["baseline"] * eval_rows + ["finetuned"] * eval_rows
+    for model in ("baseline", "finetuned"):
+        mine = [r for r in rows if r["model"] == model]
+        scores = classification_scores([r["reference"] for r in mine], [r["prediction"] for r in mine], INTENT_LABELS)
+        assert results["metrics"][model]["macro_f1"] == pytest.approx(scores["macro_f1"])
+        assert results["metrics"][model]["accuracy"] == pytest.approx(scores["accuracy"])
+
+
+def test_overrides_are_used_and_reported(tiny_run):
+    run_dir, _, train, eval_ = tiny_run
+    config = json.loads((run_dir / "results.json").read_text())["config"]
+    assert config["train"]["epochs"] == 1 and config["peft"]["r"] == 4 and config["seed"] == 3
+    assert (config["data"]["train_path"], config["data"]["eval_path"]) == (str(train), str(eval_))
+    adapter_config = json.loads((run_dir / "adapter/adapter_config.json").read_text())
+    assert adapter_config["r"] == 4
+    report = (run_dir / "report.md").read_text()
+    assert "r=4," in report and "epochs=1.0" in report and str(train) in report
+    assert "| macro_f1 |" in report and "## Sample predictions" in report
+
+
+def test_prints_comparison_table(tiny_run):
+    _, result, _, _ = tiny_run
+    results = json.loads((tiny_run[0] / "results.json").read_text())
+    base = results["metrics"]["baseline"]["macro_f1"]
+    tuned = results["metrics"]["finetuned"]["macro_f1"]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("macro_f1"))
+    assert line.split()[1:3] == [f"{base:.4f}", f"{tuned:.4f}"]
+
+
+def reload_predictions(model_dir: Path, adapter_dir: Path, texts: list[str]):
+    """Plain transformers + PEFT, no plugtune code: base model, adapter, predict."""
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    base = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, num_labels=len(INTENT_LABELS), pad_token_id=tokenizer.pad_token_id
+    )
+    model = PeftModel.from_pretrained(base, adapter_dir).eval()
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            probs = torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits[0], -1)
+            out.append((INTENT_LABELS[int(probs.argmax())], float(probs.max())))
+    return out
+
+
+def assert_adapter_reproduces(model_dir: Path, run_dir: Path):
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    tuned = [r for r in rows if r["model"] == "finetuned"]
+    again = reload_predictions(model_dir, run_dir / "adapter", [r["input"] for r in tuned])
+    assert [label for label, _ in again] == [r["prediction"] for r in tuned]
+    for (_, prob), row in zip(again, tuned):
+        assert prob == pytest.approx(row["probability"], abs=2e-3)
+
+
+def test_adapter_reloads_with_plain_peft(tiny_run, tiny_model):
+    assert_adapter_reproduces(tiny_model, tiny_run[0])

@@ -1,0 +1,165 @@
+"""The plugin system: inline plugins, duplicates, disabling, entry points (fake and real)."""
+
+import importlib.metadata
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from conftest import run_cli, tiny_overrides
+from core import EvalResult, PlugtuneError, hookimpl
+from core.pipeline import run
+from core.plugins import get_plugin_manager, load_failures, reset_plugin_manager
+from core.registry import get_registry
+from core.testing import compose_config, inline_plugin
+
+BUILTIN = {"data_format": "text_label", "prompt_template": "text", "task_head": "seq_cls",
+           "trainer": "hf", "evaluator": "macro_f1"}
+
+
+def test_builtins_registered_with_their_plugin():
+    registry = get_registry()
+    for kind, name in BUILTIN.items():
+        assert name in registry.names(kind), kind
+    assert registry.names("evaluator")["macro_f1"] == "macro_f1"
+
+
+class DistinctPredictions:
+    """An evaluator counting how many different labels the model predicts."""
+
+    @staticmethod
+    def evaluate(predictions, ctx):
+        return EvalResult(metrics={"distinct_predicted": float(len({p.prediction for p in predictions}))})
+
+
+class DistinctPlugin:
+    @hookimpl
+    def register_evaluators(self, register):
+        register("distinct_predicted", DistinctPredictions())
+
+
+def test_inline_evaluator_is_usable_by_name(tiny_model, tiny_data, tmp_path):
+    train, eval_ = tiny_data
+    overrides = tiny_overrides(tiny_model, train, eval_) + ["task.evaluators=[macro_f1,distinct_predicted]"]
+    cfg = compose_config(overrides)
+    with inline_plugin(DistinctPlugin()):
+        results = run(cfg, tmp_path / "run")
+    rows = [json.loads(line) for line in (tmp_path / "run/predictions.jsonl").read_text().splitlines()]
+    for model in ("baseline", "finetuned"):
+        expected = len({r["prediction"] for r in rows if r["model"] == model})
+        assert results["metrics"][model]["distinct_predicted"] == expected
+    saved = json.loads((tmp_path / "run/results.json").read_text())
+    assert saved["metrics"] == results["metrics"]
+
+
+def test_unknown_name_fails_before_model_loads(tmp_path):
+    cfg = compose_config(["task.evaluators=[macro_f1,no_such_metric]", "model.path=/does/not/exist"])
+    with pytest.raises(PlugtuneError) as info:
+        run(cfg, tmp_path)
+    message = str(info.value)
+    assert "no_such_metric" in message and "macro_f1 (macro_f1)" in message
+    assert not (tmp_path / "adapter").exists()
+
+
+def test_duplicate_name_names_both_plugins():
+    class Clash:
+        @hookimpl
+        def register_evaluators(self, register):
+            register("macro_f1", DistinctPredictions())
+
+    with inline_plugin(Clash(), name="clashing-plugin"):
+        with pytest.raises(PlugtuneError, match="macro_f1.*'macro_f1' and 'clashing-plugin'"):
+            get_registry()
+
+
+def test_misspelt_hook_is_rejected():
+    class Typo:
+        @hookimpl
+        def register_evaluatorz(self, register):
+            pass
+
+    pm = get_plugin_manager()
+    pm.register(Typo(), name="typo")
+    try:
+        with pytest.raises(pluggy.PluginValidationError, match="register_evaluatorz"):
+            pm.check_pending()
+    finally:
+        pm.unregister(name="typo")
+
+
+def test_disabled_plugin_is_not_loaded(monkeypatch):
+    monkeypatch.setenv("PLUGTUNE_DISABLE_PLUGINS", "macro_f1, other")
+    reset_plugin_manager()
+    assert not get_plugin_manager().has_plugin("macro_f1")
+    with pytest.raises(PlugtuneError, match="unknown evaluator 'macro_f1'; available: ") as info:
+        get_registry().get("evaluator", "macro_f1")
+    assert "(macro_f1)" not in str(info.value)
+
+
+def make_fake_distribution(root: Path, module: str, body: str, version: str = "0.3.1") -> Path:
+    """A module plus a .dist-info folder declaring it in entry-point group plugtune."""
+    (root / f"{module}.py").write_text(textwrap.dedent(body))
+    info = root / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[plugtune]\n{module} = {module}\n")
+    return root
+
+
+FAKE_PLUGIN = """
+from core import EvalResult, hookimpl
+
+class Always:
+    def evaluate(self, predictions, ctx):
+        return EvalResult(metrics={"always_one": 1.0})
+
+@hookimpl
+def register_evaluators(register):
+    register("always_one", Always())
+"""
+
+
+def test_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
+    make_fake_distribution(tmp_path, "fake_plugtune_plugin", FAKE_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reset_plugin_manager()
+    assert get_registry().names("evaluator")["always_one"] == "fake_plugtune_plugin"
+    listing = run_cli("core.plugins", env={"PYTHONPATH": str(tmp_path)})
+    assert listing.returncode == 0, listing.stderr
+    assert "fake_plugtune_plugin 0.3.1 (fake_plugtune_plugin)" in listing.stdout
+    assert "evaluator: always_one" in listing.stdout
+
+    monkeypatch.setenv("PLUGTUNE_DISABLE_PLUGINS", "fake_plugtune_plugin")
+    reset_plugin_manager()
+    assert "always_one" not in get_registry().names("evaluator")
+    assert not get_plugin_manager().has_plugin("fake_plugtune_plugin")
+
+
+def test_broken_entry_point_is_one_line_and_skipped(tmp_path, monkeypatch, capsys):
+    make_fake_distribution(tmp_path, "broken_plugtune_plugin", "import not_a_module_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reset_plugin_manager()
+    registry = get_registry()
+    assert "macro_f1" in registry.names("evaluator")
+    err = capsys.readouterr().err
+    assert "plugin 'broken_plugtune_plugin' from broken_plugtune_plugin failed to import" in err
+    assert "PLUGTUNE_DISABLE_PLUGINS=broken_plugtune_plugin" in err
+    assert [f.name for f in load_failures()] == ["broken_plugtune_plugin"]
+
+
+def test_installed_example_plugin_is_discovered():
+    """CI installs examples/plugtune-calibration; locally install it to run this test."""
+    try:
+        dist = importlib.metadata.distribution("plugtune-calibration")
+    except importlib.metadata.PackageNotFoundError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install examples/plugtune-calibration (see .ci/run)")
+        pytest.skip("pip install -e examples/plugtune-calibration to run this test")
+    registry = get_registry()
+    assert registry.names("evaluator").get("calibration") == "calibration"
+    listing = run_cli("core.plugins")
+    assert f"calibration {dist.version} (plugtune-calibration)" in listing.stdout
