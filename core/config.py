@@ -43,6 +43,9 @@ class TaskConfig:
     labels: List[str] = field(default_factory=list)
     max_length: int = 128
     system_prompt: Optional[str] = None
+    # How the ``text`` template lays out the input; {text} is the example's text. A fixed cue
+    # at the end (e.g. "{text}\nIntent:") gives a classification head a consistent last token.
+    input_format: str = "{text}"
 
 
 @dataclass

@@ -53,14 +53,21 @@ def build_lora_config(ctx: RunContext, task_type: str, num_layers: int):
 def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto"):
     """Load the base model with a classification layer sized for ``labels``."""
     from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
 
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        dtype=resolve_dtype(dtype),
-    )
+    # The new score layer is reported as "MISSING" from the checkpoint; that is expected here.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            dtype=resolve_dtype(dtype),
+        )
+    finally:
+        hf_logging.set_verbosity(verbosity)
     model.config.pad_token_id = pad_token_id
     return model
 

@@ -1,7 +1,8 @@
 """``text`` prompt template: the conversation's non-assistant turns as plain text.
 
 Used by classification heads, which read the whole input and predict a label; the system prompt
-(from the data, else ``task.system_prompt``) comes first when there is one.
+(from the data, else ``task.system_prompt``) comes first when there is one. ``task.input_format``
+places the text in a fixed frame, e.g. ``"{text}\nIntent:"``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ class TextTemplate:
         if not has_system and task_cfg.get("system_prompt"):
             parts.insert(0, task_cfg.system_prompt)
         answers = [m["content"] for m in example.messages if m["role"] == "assistant"]
-        return RenderedPrompt(prompt="\n".join(parts), answer=answers[-1] if answers else None)
+        prompt = task_cfg.get("input_format", "{text}").replace("{text}", "\n".join(parts))
+        return RenderedPrompt(prompt=prompt, answer=answers[-1] if answers else None)
 
 
 @hookimpl

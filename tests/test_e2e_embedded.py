@@ -1,0 +1,38 @@
+"""End to end on the embedded model: `python -m core` with no task arguments, as a user runs it."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from test_pipeline import assert_adapter_reproduces
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("default-run") / "run"
+    result = run_cli("core", f"hydra.run.dir={run_dir}", timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result
+
+
+def test_default_intent_run_learns(default_run):
+    run_dir, result = default_run
+    results = json.loads((run_dir / "results.json").read_text())
+    base = results["metrics"]["baseline"]["macro_f1"]
+    tuned = results["metrics"]["finetuned"]["macro_f1"]
+    assert tuned >= 0.90, results["metrics"]
+    assert tuned - base >= 0.5, results["metrics"]
+    assert results["data"]["eval_rows"] == 200 and results["data"]["train_rows"] == 1600
+    assert sum(results["data"]["dropped_unknown_labels"]["train"].values()) == 12
+    assert "dropped from train (label not in task.labels): 12 rows" in (run_dir / "report.md").read_text()
+    assert "macro_f1" in result.stdout and "finetuned" in result.stdout
+
+
+def test_default_adapter_reproduces_predictions(default_run):
+    from core.models import embedded_model_dir
+    from core.testing import compose_config
+
+    assert_adapter_reproduces(embedded_model_dir(compose_config().model), default_run[0])
