@@ -53,7 +53,7 @@ def register_trainers(register):
 
     Called once while the registry is built. ``register(name, trainer)`` takes the name used in
     ``task.trainer`` and an object implementing ``core.kinds.Trainer``
-    (``train(ctx, model, train_dataset) -> core.kinds.TrainResult``). Returns nothing.
+    (``train(ctx, model, head, train_dataset) -> core.kinds.TrainResult``). Returns nothing.
     """
 
 

@@ -120,7 +120,7 @@ def run(cfg, run_dir: Path) -> dict:
         },
         "data": data.stats(),
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
     write_outputs(run_dir, results, evals, predictions, trained.log_history)
     hook.on_run_end(results=results, run_dir=run_dir)

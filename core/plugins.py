@@ -99,6 +99,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
     """Return the process-wide plugin manager, building it on first use."""
     global _manager
     if _manager is None:
+        _infos.clear()
+        _failures.clear()
         pm = pluggy.PluginManager(PROJECT_NAME)
         pm.add_hookspecs(hookspecs)
         blocked = disabled_plugins()
@@ -165,4 +167,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's main, not this __main__ copy, so one plugin manager is built.
+    from core.plugins import main as plugins_main
+
+    plugins_main()

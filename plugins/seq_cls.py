@@ -7,6 +7,7 @@ PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from core import Example, Prediction, hookimpl
@@ -94,7 +95,10 @@ class SeqClsHead:
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
         num_layers = model.config.num_hidden_layers
-        return get_peft_model(model, build_lora_config(ctx, self.task_type, num_layers))
+        with warnings.catch_warnings():
+            # PEFT calls a transformers API deprecated in v5; the warning is not for our users.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+            return get_peft_model(model, build_lora_config(ctx, self.task_type, num_layers))
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
         template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)

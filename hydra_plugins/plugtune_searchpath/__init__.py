@@ -6,7 +6,12 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 class PlugtuneSearchPathPlugin(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        from core.errors import PlugtuneError
         from core.plugins import config_dirs
 
-        for directory in config_dirs():
+        try:
+            directories = config_dirs()
+        except PlugtuneError:
+            return  # the run reports the plugin problem in one line when it builds the registry
+        for directory in directories:
             search_path.append(provider="plugtune-plugin", path=directory)
