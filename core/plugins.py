@@ -111,7 +111,11 @@ def get_plugin_manager() -> pluggy.PluginManager:
             if name not in blocked:
                 _register(pm, importlib.import_module(module), PluginInfo(name, version, "builtin"))
         _load_entry_points(pm, blocked)
-        pm.check_pending()
+        try:
+            pm.check_pending()  # a hook name that is not in hookspecs (a typo) fails here
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or repr(exc.plugin)
+            raise PlugtuneError(f"plugin {name!r}: {exc}; disable it with {DISABLE_ENV}={name}") from exc
         _manager = pm
     return _manager
 

@@ -91,6 +91,15 @@ def test_misspelt_hook_is_rejected():
         pm.unregister(name="typo")
 
 
+def test_misspelt_hook_in_entry_point_is_one_clear_error(tmp_path, monkeypatch):
+    make_fake_distribution(tmp_path, "typo_plugtune_plugin", "from core import hookimpl\n\n"
+                           "@hookimpl\ndef register_evaluatorz(register):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reset_plugin_manager()
+    with pytest.raises(PlugtuneError, match="plugin 'typo_plugtune_plugin'.*register_evaluatorz"):
+        get_plugin_manager()
+
+
 def test_disabled_plugin_is_not_loaded(monkeypatch):
     monkeypatch.setenv("PLUGTUNE_DISABLE_PLUGINS", "macro_f1, other")
     reset_plugin_manager()
