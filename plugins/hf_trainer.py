@@ -29,6 +29,7 @@ def training_arguments(ctx: RunContext, output_dir: str):
         warmup_steps=train.warmup,  # transformers 5: a float < 1 is a fraction of total steps
         lr_scheduler_type=train.scheduler,
         logging_steps=train.logging_steps,
+        logging_first_step=True,  # short runs still get a point on the loss curve
         train_sampling_strategy="group_by_length" if train.group_by_length else "random",
         eval_strategy="no",
         save_strategy="no",

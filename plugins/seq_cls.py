@@ -91,6 +91,9 @@ class SeqClsHead:
         from peft import get_peft_model
 
         ctx.tokenizer = load_tokenizer(ctx.model_dir)
+        # The head reads the last token, so an over-long input loses its start, not the end of
+        # the message and the input_format cue after it.
+        ctx.tokenizer.truncation_side = "left"
         model = load_classifier(ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype)
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)

@@ -49,4 +49,5 @@ def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
         "train.epochs=2",
         "train.lr=5e-3",
         "train.batch_size=8",
+        "train.logging_steps=1",
     ]

@@ -70,12 +70,13 @@ def test_prints_comparison_table(tiny_run):
     assert line.split()[1:3] == [f"{base:.4f}", f"{tuned:.4f}"]
 
 
-def reload_predictions(model_dir: Path, adapter_dir: Path, texts: list[str]):
-    """Plain transformers + PEFT, no plugtune code: base model, adapter, predict."""
+def reload_predictions(model_dir: Path, adapter_dir: Path, texts: list[str], max_length: int):
+    """Plain transformers + PEFT, no plugtune code: base model, adapter, predict one by one
+    (no padding), truncating as the seq_cls head does."""
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, truncation_side="left")
     base = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=len(INTENT_LABELS), pad_token_id=tokenizer.pad_token_id
     )
@@ -83,7 +84,8 @@ def reload_predictions(model_dir: Path, adapter_dir: Path, texts: list[str]):
     out = []
     with torch.no_grad():
         for text in texts:
-            probs = torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits[0], -1)
+            inputs = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")
+            probs = torch.softmax(model(**inputs).logits[0], -1)
             out.append((INTENT_LABELS[int(probs.argmax())], float(probs.max())))
     return out
 
@@ -91,7 +93,8 @@ def reload_predictions(model_dir: Path, adapter_dir: Path, texts: list[str]):
 def assert_adapter_reproduces(model_dir: Path, run_dir: Path):
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
     tuned = [r for r in rows if r["model"] == "finetuned"]
-    again = reload_predictions(model_dir, run_dir / "adapter", [r["input"] for r in tuned])
+    max_length = json.loads((run_dir / "results.json").read_text())["config"]["task"]["max_length"]
+    again = reload_predictions(model_dir, run_dir / "adapter", [r["input"] for r in tuned], max_length)
     assert [label for label, _ in again] == [r["prediction"] for r in tuned]
     for (_, prob), row in zip(again, tuned):
         assert prob == pytest.approx(row["probability"], abs=2e-3)
@@ -99,3 +102,20 @@ def assert_adapter_reproduces(model_dir: Path, run_dir: Path):
 
 def test_adapter_reloads_with_plain_peft(tiny_run, tiny_model):
     assert_adapter_reproduces(tiny_model, tiny_run[0])
+
+
+def test_long_input_is_cut_at_the_start_keeping_the_cue(tiny_model, tmp_path):
+    from core import Example
+    from core.kinds import RunContext
+    from core.testing import compose_config
+    from plugins.seq_cls import SeqClsHead
+
+    ctx = RunContext(cfg=compose_config(["task.max_length=16"]), run_dir=tmp_path,
+                     model_dir=str(tiny_model), labels=INTENT_LABELS)
+    head = SeqClsHead()
+    head.load(ctx)
+    long_text = "前面的话" * 40 + "我的卡丢了"
+    (row,) = head.encode(ctx, [Example(messages=[{"role": "user", "content": long_text}], label="card_lost")])
+    assert len(row["input_ids"]) == 16
+    assert ctx.tokenizer.decode(row["input_ids"]).endswith("卡丢了\nIntent:")
+    assert row["labels"] == INTENT_LABELS.index("card_lost")
