@@ -94,6 +94,9 @@ class SeqClsHead:
         # The head reads the last token, so an over-long input loses its start, not the end of
         # the message and the input_format cue after it.
         ctx.tokenizer.truncation_side = "left"
+        # Right padding keeps the real tokens' positions the same as in an unpadded input, so
+        # batched predictions equal one-by-one predictions.
+        ctx.tokenizer.padding_side = "right"
         model = load_classifier(ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype)
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
