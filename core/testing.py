@@ -16,14 +16,11 @@ INTENT_LABELS = ["fraud_risk", "refund", "balance", "card_lost", "other"]
 
 def embedded_tokenizer():
     """The embedded model's real tokenizer, read from the converted cache (converting once)."""
-    from omegaconf import OmegaConf
     from transformers import AutoTokenizer
 
     from core.models import embedded_model_dir
 
-    model_cfg = OmegaConf.load(Path(__file__).resolve().parent.parent / "conf/model/smollm2-135m.yaml")
-    model_cfg.setdefault("cache_dir", None)
-    return AutoTokenizer.from_pretrained(embedded_model_dir(model_cfg))
+    return AutoTokenizer.from_pretrained(embedded_model_dir(compose_config(["model=smollm2-135m"]).model))
 
 
 def tiny_model_dir(path: Path, seed: int = 0) -> Path:
