@@ -17,7 +17,7 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 from core.errors import DataError, PlugtuneError  # noqa: E402
-from core.types import EvalResult, Example, Prediction, RenderedPrompt  # noqa: E402
+from core.types import EvalResult, Example, Prediction, ReadResult, RenderedPrompt, SkippedRow  # noqa: E402
 
 __all__ = [
     "PROJECT_NAME",
@@ -29,4 +29,6 @@ __all__ = [
     "Prediction",
     "EvalResult",
     "RenderedPrompt",
+    "ReadResult",
+    "SkippedRow",
 ]

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
+
+
+class Mode(str, Enum):
+    train = "train"  # baseline eval, LoRA training, fine-tuned eval, run directory
+    inspect = "inspect"  # validate the data and show one example as the model sees it; no weights
+
+
+class OnError(str, Enum):
+    error = "error"  # a bad row stops the run with file:line and the reason
+    skip = "skip"  # bad rows are skipped, counted and listed in the log and report
 
 
 class ModelSource(str, Enum):
@@ -30,6 +40,13 @@ class DataConfig:
     label_field: str = "label"
     max_train_rows: Optional[int] = None  # keep only the first N rows (quick experiments)
     max_eval_rows: Optional[int] = None
+    # Column names in the file for the format's canonical fields, e.g. {instruction: instruct}
+    # for alpaca-style data exported with other names. Unlisted fields keep their own names.
+    columns: Dict[str, str] = field(default_factory=dict)
+    # Clean text cells before validation: strip HTML tags, collapse whitespace; rows whose
+    # required fields end up empty are dropped and counted (CSV exports from databases/Excel).
+    clean: bool = False
+    on_error: OnError = OnError.error
 
 
 @dataclass
@@ -46,6 +63,8 @@ class TaskConfig:
     # How the ``text`` template lays out the input; {text} is the example's text. A fixed cue
     # at the end (e.g. "{text}\nIntent:") gives a classification head a consistent last token.
     input_format: str = "{text}"
+    # Generation tasks: the most tokens generated per answer at evaluation (greedy decoding).
+    max_new_tokens: int = 64
 
 
 @dataclass
@@ -86,6 +105,9 @@ class TrainConfig:
     max_steps: int = -1
     logging_steps: int = 5
     group_by_length: bool = True
+    gradient_checkpointing: bool = False  # less activation memory, ~30% slower steps
+    packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
+    eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
     threads: Optional[int] = None  # torch CPU threads; None: one per core
 
 
@@ -97,6 +119,7 @@ class PlugtuneConfig:
     peft: PeftConfig = field(default_factory=PeftConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 42
+    mode: Mode = Mode.train
 
 
 def register_schemas() -> None:

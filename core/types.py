@@ -22,11 +22,39 @@ class Example:
 
 
 @dataclass
+class SkippedRow:
+    """A row a data format skipped (``data.on_error=skip`` or emptied by ``data.clean``)."""
+
+    source: str  # file:line
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    """What a data format may return instead of a plain list: the examples and what it skipped.
+
+    Skipped rows are counted in the log, ``results.json`` and ``report.md``; never silent.
+    """
+
+    examples: list[Example]
+    skipped: list[SkippedRow] = field(default_factory=list)
+
+
+@dataclass
 class RenderedPrompt:
-    """What a prompt template produces: the model input text and, for training, the answer."""
+    """What a prompt template produces for one example.
+
+    ``prompt`` is the generation input: everything before the final answer, ending where the
+    model starts writing. ``answer`` is that final answer (the reference at evaluation).
+    ``text`` is the whole training text and ``train_spans`` the ``(start, end)`` character
+    ranges of ``text`` the loss covers (each answer plus its end-of-turn marker). Templates that
+    leave ``text`` empty get ``prompt + answer`` with the answer as the only span.
+    """
 
     prompt: str
     answer: str | None = None
+    text: str = ""
+    train_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

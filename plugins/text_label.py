@@ -1,50 +1,24 @@
 """``text_label`` data format: classification rows ``{"text": ..., "label": ...}``.
 
-Reads JSONL (one object per line) or CSV with a header row. Field names come from
+Reads JSONL (one object per line), a JSON array, or CSV with a header row. Field names come from
 ``data.text_field`` and ``data.label_field``. A malformed row stops the run with ``file:line``.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 from core import DataError, Example, hookimpl
-from core.datafiles import check_data_file
+from core.datafiles import iter_records
 
 
 class TextLabelFormat:
     def read(self, path: Path, data_cfg) -> list[Example]:
-        path = check_data_file(path)
-        if path.suffix.lower() == ".csv":
-            rows = self._csv_rows(path)
-        else:
-            rows = self._jsonl_rows(path)
-        examples = [self._example(path, line, row, data_cfg) for line, row in rows]
+        path = Path(path)
+        examples = [self._example(path, line, row, data_cfg) for line, row in iter_records(path)]
         if not examples:
             raise DataError(path, None, "no rows (the file is empty)")
         return examples
-
-    @staticmethod
-    def _jsonl_rows(path: Path):
-        with path.open(encoding="utf-8") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    row = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    raise DataError(path, number, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                if not isinstance(row, dict):
-                    raise DataError(path, number, f"expected a JSON object, got {type(row).__name__}")
-                yield number, row
-
-    @staticmethod
-    def _csv_rows(path: Path):
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for number, row in enumerate(csv.DictReader(handle), start=2):  # line 1 is the header
-                yield number, row
 
     @staticmethod
     def _example(path: Path, line: int, row: dict, data_cfg) -> Example:
