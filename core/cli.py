@@ -25,10 +25,15 @@ def report_error(exc: PlugtuneError) -> None:
 def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
 
-    from core.pipeline import main_metric, print_summary, run
+    from core.pipeline import Plugins, main_metric, print_summary, run
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
+        if cfg.mode == "inspect":
+            from core.inspect_data import inspect
+
+            print(inspect(cfg, Plugins.resolve(cfg)))
+            return 0.0
         results = run(cfg, run_dir)
         print_summary(results, run_dir)
         return main_metric(results)

@@ -63,6 +63,8 @@ class TaskConfig:
     # How the ``text`` template lays out the input; {text} is the example's text. A fixed cue
     # at the end (e.g. "{text}\nIntent:") gives a classification head a consistent last token.
     input_format: str = "{text}"
+    # The ``file`` prompt template reads its layout from this YAML file (see CONTRIBUTING.md).
+    template_file: Optional[str] = None
     # Generation tasks: the most tokens generated per answer at evaluation (greedy decoding).
     max_new_tokens: int = 64
 

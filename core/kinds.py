@@ -47,11 +47,18 @@ class PromptTemplate(Protocol):
 
 
 class TaskHead(Protocol):
+    def load_tokenizer(self, ctx: RunContext) -> None:
+        """Load the tokenizer alone into ``ctx.tokenizer`` (``mode=inspect`` needs no weights)."""
+
     def load(self, ctx: RunContext) -> Any:
         """Load tokenizer (set ``ctx.tokenizer``) and the base model wrapped for LoRA training."""
 
-    def encode(self, ctx: RunContext, examples: list[Example]) -> Any:
-        """Tokenise examples into a dataset the trainer and ``predict`` accept."""
+    def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
+        """Tokenise examples into rows the trainer and ``predict`` accept.
+
+        Each row has ``input_ids`` and ``truncated`` (cut to ``task.max_length``); heads that
+        train on part of the text add ``completion_mask`` (1 = in the loss).
+        """
 
     def collator(self, ctx: RunContext) -> Any:
         """Return the batch collator for encoded examples."""
@@ -66,7 +73,10 @@ class TaskHead(Protocol):
 
 
 class Trainer(Protocol):
-    def train(self, ctx: RunContext, model: Any, head: TaskHead, train_dataset: Any) -> TrainResult: ...
+    def train(
+        self, ctx: RunContext, model: Any, head: TaskHead, train_dataset: Any, eval_dataset: Any = None
+    ) -> TrainResult:
+        """Train ``model`` in place on the head's encoded rows; ``eval_dataset`` is for eval loss."""
 
 
 class Evaluator(Protocol):

@@ -63,6 +63,15 @@ def evaluate(evaluators: dict, predictions: list[Prediction], ctx: RunContext) -
     return metrics, results
 
 
+def count_truncated(splits: dict[str, list[dict]], max_length: int) -> dict[str, int]:
+    """Rows cut to ``task.max_length`` per split; logged, and reported in results.json."""
+    counts = {name: sum(1 for row in rows if row.get("truncated")) for name, rows in splits.items()}
+    for name, count in counts.items():
+        if count:
+            log.warning("%s: %d of %d rows cut to task.max_length=%d", name, count, len(splits[name]), max_length)
+    return counts
+
+
 def configure_threads(cfg) -> None:
     import torch
 
@@ -91,6 +100,7 @@ def run(cfg, run_dir: Path) -> dict:
     model = head.load(ctx)
     encoded_train = head.encode(ctx, data.train)
     encoded_eval = head.encode(ctx, data.eval)  # encoded once, used for both evaluations
+    truncated = count_truncated({"train": encoded_train, "eval": encoded_eval}, cfg.task.max_length)
 
     # LoRA starts as a no-op (B = 0), so the wrapped model before training is the base model.
     predictions = {"baseline": head.predict(ctx, model, encoded_eval, data.eval, "baseline")}
@@ -98,7 +108,7 @@ def run(cfg, run_dir: Path) -> dict:
     metrics["baseline"], evals["baseline"] = evaluate(plugins.evaluators, predictions["baseline"], ctx)
     hook.on_metrics(model="baseline", metrics=metrics["baseline"], run_dir=run_dir)
 
-    trained = plugins.trainer.train(ctx, model, head, encoded_train)
+    trained = plugins.trainer.train(ctx, model, head, encoded_train, encoded_eval)
     # Save the adapter as soon as it exists: a failure in evaluation must not lose it.
     save_dir_atomic(run_dir / "adapter", lambda tmp: head.save_adapter(ctx, model, tmp))
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -118,7 +128,7 @@ def run(cfg, run_dir: Path) -> dict:
             "examples_per_second": round(trained.examples / trained.seconds, 2) if trained.seconds else 0.0,
             "tokens_per_second": round(trained.tokens / trained.seconds, 1) if trained.seconds else 0.0,
         },
-        "data": data.stats(),
+        "data": {**data.stats(), "truncated_rows": truncated},
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }

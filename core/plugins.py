@@ -20,8 +20,12 @@ from core.errors import PlugtuneError
 BUILTIN_PLUGINS = {
     "text_label": "plugins.text_label",
     "text_template": "plugins.text_template",
+    "chat_template": "plugins.chat_template",
+    "instruction_templates": "plugins.instruction_templates",
     "seq_cls": "plugins.seq_cls",
+    "causal_lm": "plugins.causal_lm",
     "hf_trainer": "plugins.hf_trainer",
+    "sft_trainer": "plugins.sft_trainer",
     "macro_f1": "plugins.macro_f1",
 }
 

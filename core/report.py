@@ -67,6 +67,9 @@ def render_report(
     for split, dropped in data.get("dropped_unknown_labels", {}).items():
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items()))
         lines.append(f"- dropped from {split} (label not in task.labels): {sum(dropped.values())} rows: {listed}")
+    for split, count in data.get("truncated_rows", {}).items():
+        if count:
+            lines.append(f"- {split}: {count} rows cut to task.max_length={cfg['task']['max_length']}")
     for split, skipped in data.get("skipped_rows", {}).items():
         lines.append(f"- skipped from {split}: {skipped['count']} rows")
         lines += [f"  - {row}" for row in skipped["rows"]]

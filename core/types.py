@@ -13,12 +13,15 @@ class Example:
     ``messages`` is an OpenAI-style list of ``{"role", "content"}`` dicts (roles system, user,
     assistant, tool); ``label`` is set for classification data; ``tools`` holds JSON schemas for
     tool-calling data; ``source`` is ``file:line`` so errors and reports can point at the row.
+    ``fields`` keeps format-specific parts a template may lay out on its own (alpaca's
+    ``instruction`` and ``input``); templates that do not know them use ``messages``.
     """
 
     messages: list[dict[str, Any]]
     label: str | None = None
     tools: list[dict[str, Any]] | None = None
     source: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,13 +12,13 @@ from core import hookimpl
 from core.kinds import RunContext, TrainResult
 
 
-def training_arguments(ctx: RunContext, output_dir: str):
-    """Map ``train.*`` onto transformers' TrainingArguments."""
+def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
+    """``train.*`` as keyword arguments of transformers' TrainingArguments (and TRL's SFTConfig)."""
     import torch
-    from transformers import TrainingArguments
 
     train = ctx.cfg.train
-    return TrainingArguments(
+    on_gpu = torch.cuda.is_available()
+    return dict(
         output_dir=output_dir,
         num_train_epochs=float(train.epochs),
         max_steps=train.max_steps,
@@ -38,13 +38,35 @@ def training_arguments(ctx: RunContext, output_dir: str):
         data_seed=ctx.cfg.seed,
         dataloader_num_workers=0,
         remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=not on_gpu,
+        # bf16 autocast only where the hardware has it; on CPU without AMX it is slower than fp32.
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        fp16=False,
+        gradient_checkpointing=train.gradient_checkpointing,
         disable_tqdm=False,
     )
 
 
+def training_arguments(ctx: RunContext, output_dir: str):
+    """Map ``train.*`` onto transformers' TrainingArguments."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(**training_kwargs(ctx, output_dir))
+
+
+def train_result(trainer, train_dataset, seconds: float, epochs: float) -> TrainResult:
+    """Timing, example/token counts and the loss log of a finished transformers Trainer."""
+    tokens_per_epoch = sum(len(row["input_ids"]) for row in train_dataset)
+    return TrainResult(
+        seconds=seconds,
+        examples=round(len(train_dataset) * epochs),
+        tokens=round(tokens_per_epoch * epochs),
+        log_history=list(trainer.state.log_history),
+    )
+
+
 class HfTrainer:
-    def train(self, ctx: RunContext, model, head, train_dataset) -> TrainResult:
+    def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
         from transformers import Trainer
 
         args = training_arguments(ctx, str(ctx.run_dir / "checkpoints"))
@@ -59,13 +81,7 @@ class HfTrainer:
         output = trainer.train()
         seconds = time.perf_counter() - start
         epochs = output.metrics.get("epoch", float(ctx.cfg.train.epochs))
-        tokens_per_epoch = sum(len(row["input_ids"]) for row in train_dataset)
-        return TrainResult(
-            seconds=seconds,
-            examples=round(len(train_dataset) * epochs),
-            tokens=round(tokens_per_epoch * epochs),
-            log_history=list(trainer.state.log_history),
-        )
+        return train_result(trainer, train_dataset, seconds, epochs)
 
 
 @hookimpl

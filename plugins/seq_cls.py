@@ -7,48 +7,13 @@ PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 from core import Example, Prediction, hookimpl
 from core.kinds import RunContext
 from core.progress import progress
 from core.registry import get_registry
-
-
-def resolve_dtype(name: str):
-    """``auto`` is bf16 on a GPU that supports it, else fp32 (CPU bf16 is slow without AMX)."""
-    import torch
-
-    if name == "auto":
-        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32
-    return getattr(torch, name)
-
-
-def lora_layers(num_layers: int, top_layers: int | None) -> list[int] | None:
-    """Indices of the last ``top_layers`` decoder layers, or None for all layers."""
-    if not top_layers or top_layers >= num_layers:
-        return None
-    return list(range(num_layers - top_layers, num_layers))
-
-
-def build_lora_config(ctx: RunContext, task_type: str, num_layers: int):
-    """The PEFT LoraConfig for this run, from ``peft.*`` and the model's default targets."""
-    from peft import LoraConfig
-
-    peft_cfg, model_cfg = ctx.cfg.peft, ctx.cfg.model
-    targets = peft_cfg.target_modules or model_cfg.target_modules
-    return LoraConfig(
-        task_type=task_type,
-        r=peft_cfg.r,
-        lora_alpha=peft_cfg.alpha,
-        lora_dropout=peft_cfg.dropout,
-        target_modules=list(targets),
-        layers_to_transform=lora_layers(num_layers, peft_cfg.top_layers),
-        bias=peft_cfg.bias,
-    )
+from plugins.lora import load_tokenizer, resolve_dtype, wrap_with_lora
 
 
 def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto"):
@@ -73,23 +38,10 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
     return model
 
 
-def load_tokenizer(model_dir: str):
-    """Load the tokenizer; models without a pad token pad with their end-of-sequence token."""
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
 class SeqClsHead:
     task_type = "SEQ_CLS"
 
-    def load(self, ctx: RunContext):
-        import torch
-        from peft import get_peft_model
-
+    def load_tokenizer(self, ctx: RunContext) -> None:
         ctx.tokenizer = load_tokenizer(ctx.model_dir)
         # The head reads the last token, so an over-long input loses its start, not the end of
         # the message and the input_format cue after it.
@@ -97,24 +49,28 @@ class SeqClsHead:
         # Right padding keeps the real tokens' positions the same as in an unpadded input, so
         # batched predictions equal one-by-one predictions.
         ctx.tokenizer.padding_side = "right"
+
+    def load(self, ctx: RunContext):
+        import torch
+
+        self.load_tokenizer(ctx)
         model = load_classifier(ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype)
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
-        num_layers = model.config.num_hidden_layers
-        with warnings.catch_warnings():
-            # PEFT calls a transformers API deprecated in v5; the warning is not for our users.
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
-            return get_peft_model(model, build_lora_config(ctx, self.task_type, num_layers))
+        return wrap_with_lora(ctx, model, self.task_type)
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
         template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
         label_ids = {label: i for i, label in enumerate(ctx.labels)}
         texts = [template.render(ex, ctx.tokenizer, ctx.cfg.task).prompt for ex in examples]
-        encoded = ctx.tokenizer(texts, truncation=True, max_length=ctx.cfg.task.max_length)
+        max_length = ctx.cfg.task.max_length
+        full_lengths = [len(ids) for ids in ctx.tokenizer(texts)["input_ids"]]
+        encoded = ctx.tokenizer(texts, truncation=True, max_length=max_length)
         return [
-            {"input_ids": ids, "attention_mask": mask, "labels": label_ids[ex.label], "text": text}
-            for ids, mask, ex, text in zip(
-                encoded["input_ids"], encoded["attention_mask"], examples, texts
+            {"input_ids": ids, "attention_mask": mask, "labels": label_ids[ex.label], "text": text,
+             "truncated": full > max_length}
+            for ids, mask, ex, text, full in zip(
+                encoded["input_ids"], encoded["attention_mask"], examples, texts, full_lengths
             )
         ]
 

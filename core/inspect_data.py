@@ -1,0 +1,93 @@
+"""``mode=inspect``: validate a task's data and show one example exactly as the model sees it.
+
+Loads only the tokenizer (no weights): reads both splits through the data format, renders and
+tokenises every row through the task head, then prints counts, length statistics, the
+truncation rate and one rendered example with the trained tokens marked ``⟦…⟧``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+from core.data import load_data
+from core.kinds import RunContext
+from core.models import resolve_model_dir
+
+TRAINED_OPEN, TRAINED_CLOSE = "⟦", "⟧"
+
+
+def length_summary(lengths: list[int]) -> str:
+    if not lengths:
+        return "-"
+    ordered = sorted(lengths)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"min {ordered[0]}, median {statistics.median(ordered):g}, p95 {p95}, max {ordered[-1]}"
+
+
+def mark_trained(tokenizer, row: dict) -> str:
+    """The row's text with each run of trained tokens wrapped in ⟦ ⟧."""
+    mask = row.get("completion_mask")
+    ids = row["input_ids"]
+    if not mask:
+        return tokenizer.decode(ids)
+    pieces, run, inside = [], [], False
+    for token, trained in zip(ids, mask):
+        if bool(trained) != inside and run:
+            text = tokenizer.decode(run)
+            pieces.append(f"{TRAINED_OPEN}{text}{TRAINED_CLOSE}" if inside else text)
+            run = []
+        inside = bool(trained)
+        run.append(token)
+    if run:
+        text = tokenizer.decode(run)
+        pieces.append(f"{TRAINED_OPEN}{text}{TRAINED_CLOSE}" if inside else text)
+    return "".join(pieces)
+
+
+def split_report(name: str, rows: list[dict], tokenizer, max_length: int) -> list[str]:
+    truncated = sum(1 for r in rows if r.get("truncated"))
+    lines = [
+        f"{name}: {len(rows)} rows; tokens per row: {length_summary([len(r['input_ids']) for r in rows])}",
+        f"  truncated to task.max_length={max_length}: {truncated} rows ({truncated / max(len(rows), 1):.1%})",
+    ]
+    if rows and "completion_mask" in rows[0]:
+        answer_lengths = [sum(r["completion_mask"]) for r in rows]
+        lines.append(f"  trained (answer) tokens per row: {length_summary(answer_lengths)}")
+        empty = sum(1 for n in answer_lengths if n == 0)
+        if empty:
+            lines.append(f"  rows with no answer token left (train nothing): {empty}")
+    if rows and isinstance(rows[0].get("labels"), int):
+        counts = Counter(r["labels"] for r in rows)
+        lines.append(f"  label ids: {dict(sorted(counts.items()))}")
+    return lines
+
+
+def inspect(cfg, plugins) -> str:
+    """Validate the data and return the inspection report (the CLI prints it)."""
+    data = load_data(cfg, plugins.data_format)
+    ctx = RunContext(cfg=cfg, run_dir=None, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels))
+    plugins.head.load_tokenizer(ctx)
+    train = plugins.head.encode(ctx, data.train)
+    evaluation = plugins.head.encode(ctx, data.eval)
+    stats = data.stats()
+    lines = [f"task {cfg.task.name}: data format {cfg.data.format}, head {cfg.task.head}, "
+             f"template {cfg.task.prompt_template}, tokenizer of {cfg.model.name}"]
+    lines += split_report(f"train {cfg.data.train_path}", train, ctx.tokenizer, cfg.task.max_length)
+    lines += split_report(f"eval {cfg.data.eval_path}", evaluation, ctx.tokenizer, cfg.task.max_length)
+    if stats["train_label_counts"]:
+        lines.append(f"train labels: {stats['train_label_counts']}")
+    for split, dropped in stats["dropped_unknown_labels"].items():
+        lines.append(f"dropped from {split} (label not in task.labels): {dropped}")
+    for split, skipped in stats["skipped_rows"].items():
+        lines.append(f"skipped from {split}: {skipped['count']} rows, e.g. {skipped['rows'][:3]}")
+    example = train[0]
+    lines += [
+        "",
+        f"first train row ({data.train[0].source}), exactly as the model sees it"
+        + (f"; trained tokens in {TRAINED_OPEN} {TRAINED_CLOSE}:" if "completion_mask" in example else ":"),
+        mark_trained(ctx.tokenizer, example),
+    ]
+    if isinstance(example.get("labels"), int):
+        lines.append(f"label: {ctx.labels[example['labels']]}")
+    return "\n".join(lines)

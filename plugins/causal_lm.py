@@ -1,0 +1,169 @@
+"""``causal_lm`` task head: supervised fine-tuning of a chat model, evaluated by generation.
+
+Encoding tokenises the template's whole training text once and marks the tokens inside the
+template's answer spans (``completion_mask``), so the loss covers exactly the answers and their
+end-of-turn markers. Rows longer than ``task.max_length`` keep their start and are counted as
+truncated; a row whose answer is cut away entirely trains nothing and is counted too.
+
+Evaluation generates an answer for each eval prompt with greedy decoding (batched, left padded,
+stopping at the end-of-sequence / end-of-turn tokens), for the baseline and the fine-tuned model
+alike, with the same template as training.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from core import Example, PlugtuneError, Prediction, hookimpl
+from core.kinds import RunContext
+from core.progress import progress
+from core.registry import get_registry
+from plugins.lora import load_tokenizer, resolve_dtype, wrap_with_lora
+
+log = logging.getLogger("plugtune")
+
+
+def span_mask(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
+    """1 for each token that starts inside one of the character ``spans``, else 0."""
+    mask = []
+    for start, end in offsets:
+        inside = end > start and any(a <= start < b for a, b in spans)
+        mask.append(1 if inside else 0)
+    return mask
+
+
+def last_user_text(example: Example) -> str:
+    """What a person would call the input: the last user turn's text."""
+    for message in reversed(example.messages):
+        if message["role"] == "user":
+            return message.get("content") or ""
+    return ""
+
+
+def stop_token_ids(tokenizer, model) -> list[int]:
+    """End-of-sequence ids of the tokenizer and the model's generation config."""
+    ids = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured:
+        ids.update(configured)
+    return sorted(ids)
+
+
+def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int, batch_size: int, desc: str) -> list[str]:
+    """Greedy answers to tokenised prompts, batched by length, returned in the input order."""
+    import torch
+    from transformers import GenerationConfig
+
+    stops = stop_token_ids(tokenizer, model)
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id
+    )
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    answers: dict[int, str] = {}
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad(), progress(total=len(prompts), desc=desc) as bar:
+        for first in range(0, len(order), batch_size):
+            idx = order[first : first + batch_size]
+            width = max(len(prompts[i]) for i in idx)
+            # Left padding: every prompt ends where generation starts.
+            ids = [[tokenizer.pad_token_id] * (width - len(prompts[i])) + prompts[i] for i in idx]
+            mask = [[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in idx]
+            output = model.generate(
+                input_ids=torch.tensor(ids, device=device),
+                attention_mask=torch.tensor(mask, device=device),
+                generation_config=config,
+            )
+            for i, row in zip(idx, output[:, width:].tolist()):
+                cut = next((k for k, token in enumerate(row) if token in stops), len(row))
+                answers[i] = tokenizer.decode(row[:cut], skip_special_tokens=True).strip()
+            bar.update(len(idx))
+    return [answers[i] for i in range(len(prompts))]
+
+
+class CausalLmHead:
+    task_type = "CAUSAL_LM"
+
+    def load_tokenizer(self, ctx: RunContext) -> None:
+        ctx.tokenizer = load_tokenizer(ctx.model_dir)
+
+    def load(self, ctx: RunContext):
+        from transformers import AutoModelForCausalLM
+
+        self.load_tokenizer(ctx)
+        model = AutoModelForCausalLM.from_pretrained(ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype))
+        model.config.pad_token_id = ctx.tokenizer.pad_token_id
+        return wrap_with_lora(ctx, model, self.task_type)
+
+    def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
+        template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
+        tokenizer, task = ctx.tokenizer, ctx.cfg.task
+        if not tokenizer.is_fast:
+            raise PlugtuneError(f"model {ctx.cfg.model.name}: causal_lm needs a fast tokenizer (for answer offsets)")
+        # Room for the answer when a long prompt is cut for generation.
+        prompt_limit = max(task.max_length - task.max_new_tokens, task.max_length // 2)
+        rows = []
+        for example in examples:
+            rendered = template.render(example, tokenizer, task)
+            if rendered.answer is None:
+                raise PlugtuneError(f"{example.source}: no assistant answer to train on or compare with")
+            text = rendered.text or rendered.prompt + rendered.answer
+            spans = rendered.train_spans or [(len(rendered.prompt), len(text))]
+            encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+            ids, mask = encoded["input_ids"], span_mask(encoded["offset_mapping"], spans)
+            truncated = len(ids) > task.max_length
+            ids, mask = ids[: task.max_length], mask[: task.max_length]
+            prompt_ids = tokenizer(rendered.prompt, add_special_tokens=False)["input_ids"]
+            rows.append({
+                "input_ids": ids,
+                "completion_mask": mask,
+                "prompt_ids": prompt_ids[-prompt_limit:],  # keep the end: the question and the cue
+                "prompt": rendered.prompt,
+                "answer": rendered.answer,
+                "input": last_user_text(example),
+                "truncated": truncated or len(prompt_ids) > prompt_limit,
+                "source": example.source,
+            })
+        return rows
+
+    def collator(self, ctx: RunContext):
+        """Right-padded batches whose labels are -100 outside the answers (for the ``hf`` trainer)."""
+        import torch
+
+        pad_id = ctx.tokenizer.pad_token_id
+
+        def collate(rows):
+            width = max(len(r["input_ids"]) for r in rows)
+            ids, mask, labels = [], [], []
+            for r in rows:
+                fill = width - len(r["input_ids"])
+                ids.append(r["input_ids"] + [pad_id] * fill)
+                mask.append([1] * len(r["input_ids"]) + [0] * fill)
+                labels.append([t if m else -100 for t, m in zip(r["input_ids"], r["completion_mask"])] + [-100] * fill)
+            return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask), "labels": torch.tensor(labels)}
+
+        return collate
+
+    def predict(self, ctx, model, encoded, examples, model_name) -> list[Prediction]:
+        answers = generate(
+            model, ctx.tokenizer, [r["prompt_ids"] for r in encoded], ctx.cfg.task.max_new_tokens,
+            ctx.cfg.train.eval_batch_size, desc=f"generate {model_name}",
+        )
+        return [
+            Prediction(model=model_name, input=r["input"], reference=r["answer"], prediction=answer,
+                       extra={"source": r["source"]})
+            for r, answer in zip(encoded, answers)
+        ]
+
+    def save_adapter(self, ctx: RunContext, model, path: Path) -> None:
+        model.save_pretrained(str(path))
+
+
+@hookimpl
+def register_task_heads(register):
+    register("causal_lm", CausalLmHead())

@@ -1,0 +1,129 @@
+"""``chat`` and ``auto`` prompt templates: the conversation through the tokenizer's chat template.
+
+``chat`` renders the whole conversation with ``tokenizer.apply_chat_template``, so the token ids
+are exactly those the model's own template gives. Every assistant turn plus its end-of-turn
+marker is trained; the generation prompt is every turn before the last assistant turn followed
+by the template's assistant header. ``auto`` is ``chat`` when the tokenizer has a chat template,
+else the ``alpaca`` layout.
+
+The system prompt comes from the data, else from ``task.system_prompt``. Some chat templates add
+their own default system prompt when there is none (SmolLM2's does); that is logged once, with
+the text, so it is never silent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core import Example, PlugtuneError, RenderedPrompt, hookimpl
+
+log = logging.getLogger("plugtune")
+
+_PROBE = "\u2063probe\u2063"  # text no real conversation contains
+
+
+def with_system_prompt(messages: list[dict], task_cfg) -> list[dict]:
+    """The messages with ``task.system_prompt`` first when the data has no system turn."""
+    if messages and messages[0]["role"] == "system":
+        return messages
+    system_prompt = task_cfg.get("system_prompt")
+    if system_prompt:
+        return [{"role": "system", "content": system_prompt}, *messages]
+    return messages
+
+
+def default_system_prompt(tokenizer, chat_template: str | None = None) -> str | None:
+    """The system prompt a chat template adds on its own when a conversation has none."""
+    user = [{"role": "user", "content": _PROBE}]
+    bare = tokenizer.apply_chat_template(user, tokenize=False, chat_template=chat_template)
+    marked = tokenizer.apply_chat_template(
+        [{"role": "system", "content": _PROBE * 2}, *user], tokenize=False, chat_template=chat_template
+    )
+    head, _, tail = marked.partition(_PROBE * 2)
+    if bare == marked.replace(_PROBE * 2, "", 1) or not (bare.startswith(head) and bare.endswith(tail)):
+        return None
+    injected = bare[len(head) : len(bare) - len(tail)]
+    return injected or None
+
+
+class ChatTemplate:
+    """Render with the tokenizer's chat template, or with ``chat_template`` when given."""
+
+    def __init__(self, chat_template: str | None = None):
+        self.chat_template = chat_template
+        self._warned_default_system: set[int] = set()
+
+    def _render(self, tokenizer, messages, tools, generation_prompt=False) -> str:
+        return tokenizer.apply_chat_template(
+            messages,
+            tools=tools,
+            tokenize=False,
+            add_generation_prompt=generation_prompt,
+            chat_template=self.chat_template,
+        )
+
+    def _note_default_system(self, tokenizer, messages) -> None:
+        if messages[0]["role"] == "system" or id(tokenizer) in self._warned_default_system:
+            return
+        self._warned_default_system.add(id(tokenizer))
+        injected = default_system_prompt(tokenizer, self.chat_template)
+        if injected:
+            log.warning(
+                "the model's chat template adds its own system prompt when none is given: %r; "
+                "set task.system_prompt to replace it", injected.strip()
+            )
+
+    def render(self, example: Example, tokenizer, task_cfg) -> RenderedPrompt:
+        if not (self.chat_template or getattr(tokenizer, "chat_template", None)):
+            raise PlugtuneError(
+                "task.prompt_template=chat: this model's tokenizer has no chat template; "
+                "use task.prompt_template=alpaca (or plain, or file)"
+            )
+        messages = with_system_prompt(example.messages, task_cfg)
+        self._note_default_system(tokenizer, messages)
+        tools = example.tools or None
+        text = self._render(tokenizer, messages, tools)
+        assistant_turns = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+        if not assistant_turns:  # nothing to learn or compare: a prompt for generation only
+            prompt = self._render(tokenizer, messages, tools, generation_prompt=True)
+            return RenderedPrompt(prompt=prompt, answer=None)
+        spans = []
+        for index in assistant_turns:
+            before = self._render(tokenizer, messages[:index], tools, generation_prompt=True)
+            through = self._render(tokenizer, messages[: index + 1], tools)
+            # Offsets into ``text`` are only right when each partial rendering is a prefix of
+            # the whole; templates that rewrite earlier turns (e.g. drop reasoning) break that.
+            if not (text.startswith(before) and text.startswith(through)):
+                raise PlugtuneError(
+                    f"{example.source}: the chat template renders earlier turns differently once later "
+                    "turns are added, so the answer span cannot be located; use "
+                    "task.prompt_template=alpaca or a file template"
+                )
+            # The newline after the end-of-turn marker belongs to the layout, not the answer.
+            spans.append((len(before), len(through.rstrip())))
+        last = assistant_turns[-1]
+        prompt = self._render(tokenizer, messages[:last], tools, generation_prompt=True)
+        answer = messages[last].get("content") or ""
+        return RenderedPrompt(prompt=prompt, answer=answer, text=text, train_spans=spans)
+
+
+class AutoTemplate:
+    """``chat`` when the tokenizer has a chat template, else ``alpaca``."""
+
+    def __init__(self, chat: ChatTemplate, fallback):
+        self.chat = chat
+        self.fallback = fallback
+
+    def render(self, example: Example, tokenizer, task_cfg) -> RenderedPrompt:
+        if getattr(tokenizer, "chat_template", None):
+            return self.chat.render(example, tokenizer, task_cfg)
+        return self.fallback.render(example, tokenizer, task_cfg)
+
+
+@hookimpl
+def register_prompt_templates(register):
+    from plugins.instruction_templates import ALPACA
+
+    chat = ChatTemplate()
+    register("chat", chat)
+    register("auto", AutoTemplate(chat, ALPACA))

@@ -1,0 +1,103 @@
+"""Helpers the built-in task heads share: dtype choice, tokenizer loading and the LoRA config.
+
+Not a plugin (it registers nothing); third-party heads may import these helpers too.
+"""
+
+from __future__ import annotations
+
+from core.errors import PlugtuneError
+from core.kinds import RunContext
+
+# ``peft.target_modules`` may name one of these presets instead of listing module names.
+TARGET_PRESETS = {
+    "qv": ["q_proj", "v_proj"],
+    "attention": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "all-linear": None,  # every linear layer of the decoder blocks, found on the model
+}
+
+
+def resolve_dtype(name: str):
+    """``auto`` is bf16 on a GPU that supports it, else fp32 (CPU bf16 is slow without AMX)."""
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise PlugtuneError(f"model.dtype: {name!r} is not a torch dtype; use auto, float32, bfloat16 or float16")
+    return dtype
+
+
+def lora_layers(num_layers: int, top_layers: int | None) -> list[int] | None:
+    """Indices of the last ``top_layers`` decoder layers, or None for all layers."""
+    if not top_layers or top_layers >= num_layers:
+        return None
+    return list(range(num_layers - top_layers, num_layers))
+
+
+def linear_module_names(model) -> list[str]:
+    """Short names of the linear layers inside the decoder blocks (not the output/score head).
+
+    Listed explicitly rather than PEFT's ``"all-linear"`` string because PEFT refuses
+    ``layers_to_transform`` (``peft.top_layers``) with a string target.
+    """
+    import torch
+
+    names = set()
+    for full_name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and ".layers." in f".{full_name}":
+            names.add(full_name.rsplit(".", 1)[-1])
+    return sorted(names)
+
+
+def lora_targets(names, model) -> list[str]:
+    """Expand a one-item preset list (``[attention]``) into module names; pass names through."""
+    names = list(names)
+    if len(names) == 1 and names[0] in TARGET_PRESETS:
+        return TARGET_PRESETS[names[0]] or linear_module_names(model)
+    presets = [n for n in names if n in TARGET_PRESETS]
+    if presets:
+        raise PlugtuneError(
+            f"peft.target_modules: preset {presets[0]!r} must be used alone, e.g. peft.target_modules=[{presets[0]}]"
+        )
+    return names
+
+
+def build_lora_config(ctx: RunContext, task_type: str, model):
+    """The PEFT LoraConfig for this run, from ``peft.*`` and the model's default targets."""
+    from peft import LoraConfig
+
+    peft_cfg, model_cfg = ctx.cfg.peft, ctx.cfg.model
+    return LoraConfig(
+        task_type=task_type,
+        r=peft_cfg.r,
+        lora_alpha=peft_cfg.alpha,
+        lora_dropout=peft_cfg.dropout,
+        target_modules=lora_targets(peft_cfg.target_modules or model_cfg.target_modules, model),
+        layers_to_transform=lora_layers(model.config.num_hidden_layers, peft_cfg.top_layers),
+        bias=peft_cfg.bias,
+    )
+
+
+def wrap_with_lora(ctx: RunContext, model, task_type: str):
+    """Wrap ``model`` in a PEFT model with this run's LoRA config."""
+    import warnings
+
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        # PEFT calls a transformers API deprecated in v5; the warning is not for our users.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        return get_peft_model(model, build_lora_config(ctx, task_type, model))
+
+
+def load_tokenizer(model_dir: str):
+    """Load the tokenizer; models without a pad token pad with their end-of-sequence token."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
