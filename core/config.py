@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -42,7 +42,7 @@ class DataConfig:
     max_eval_rows: Optional[int] = None
     # Column names in the file for the format's canonical fields, e.g. {instruction: instruct}
     # for alpaca-style data exported with other names. Unlisted fields keep their own names.
-    columns: Dict[str, str] = field(default_factory=dict)
+    columns: Any = None  # a mapping; typed Any so `data.columns={...}` can set new keys
     # Clean text cells before validation: strip HTML tags, collapse whitespace; rows whose
     # required fields end up empty are dropped and counted (CSV exports from databases/Excel).
     clean: bool = False

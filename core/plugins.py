@@ -19,6 +19,8 @@ from core.errors import PlugtuneError
 # Built-in plugins, registered in this order before any third-party package.
 BUILTIN_PLUGINS = {
     "text_label": "plugins.text_label",
+    "alpaca": "plugins.alpaca",
+    "messages": "plugins.messages",
     "text_template": "plugins.text_template",
     "chat_template": "plugins.chat_template",
     "instruction_templates": "plugins.instruction_templates",
@@ -27,6 +29,7 @@ BUILTIN_PLUGINS = {
     "hf_trainer": "plugins.hf_trainer",
     "sft_trainer": "plugins.sft_trainer",
     "macro_f1": "plugins.macro_f1",
+    "generation_metrics": "plugins.generation_metrics",
 }
 
 DISABLE_ENV = "PLUGTUNE_DISABLE_PLUGINS"

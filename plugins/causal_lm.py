@@ -156,7 +156,7 @@ class CausalLmHead:
         )
         return [
             Prediction(model=model_name, input=r["input"], reference=r["answer"], prediction=answer,
-                       extra={"source": r["source"]})
+                       extra={"source": r["source"], "prompt": ctx.tokenizer.decode(r["prompt_ids"])})
             for r, answer in zip(encoded, answers)
         ]
 

@@ -1,0 +1,146 @@
+"""task=chat and task=qa through the real CLI on the tiny model: run directory, adapter, errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+CHAT_TRAIN = [
+    ("【官方正品】小米 Redmi 蓝牙耳机 降噪", "蓝牙耳机"),
+    ("2024新款 不锈钢保温杯 大容量 男女同款", "保温杯"),
+    ("Apple/苹果 机械键盘 RGB 背光 游戏专用", "机械键盘"),
+    ("包邮 纯棉连衣裙 夏季 碎花 显瘦", "连衣裙"),
+    ("限时秒杀 电动牙刷 声波 成人 软毛", "电动牙刷"),
+    ("进口猫粮 成猫 全价 鸡肉味 2kg", "猫粮"),
+]
+CHAT_EVAL = [("华为 无线蓝牙耳机 运动 防水", "蓝牙耳机"), ("304 保温杯 学生 便携 500ml", "保温杯")]
+
+
+def chat_row(title: str, product: str) -> dict:
+    return {"messages": [
+        {"role": "system", "content": "从商品标题中提取核心商品名称。"},
+        {"role": "user", "content": title},
+        {"role": "assistant", "content": product},
+    ]}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
+    return [
+        "model.source=local", f"model.path={tiny_model}", f"data.train_path={train}", f"data.eval_path={eval_}",
+        "train.epochs=2", "train.batch_size=4", "train.logging_steps=1", "task.max_new_tokens=6",
+    ]
+
+
+@pytest.fixture(scope="module")
+def chat_run(tiny_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("chat-run")
+    train = write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
+    eval_ = write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    run_dir = root / "run"
+    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result
+
+
+def test_chat_run_writes_the_run_directory(chat_run):
+    run_dir, result = chat_run
+    for name in ("results.json", "report.md", "predictions.jsonl", "loss_curve.png", "adapter/adapter_config.json"):
+        assert (run_dir / name).is_file(), name
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "chat" and results["main_metric"] == "exact_match"
+    for model in ("baseline", "finetuned"):
+        assert set(results["metrics"][model]) == {"exact_match", "char_f1", "rouge_l"}
+    assert results["train"]["examples"] == 12  # 6 rows x 2 epochs
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert [(r["model"], r["input"], r["reference"]) for r in rows] == [
+        (model, title, product) for model in ("baseline", "finetuned") for title, product in CHAT_EVAL
+    ]
+    finetuned = [r for r in rows if r["model"] == "finetuned"]
+    exact = sum(r["prediction"] == r["reference"] for r in finetuned) / len(finetuned)
+    assert results["metrics"]["finetuned"]["exact_match"] == pytest.approx(exact)
+    report = (run_dir / "report.md").read_text()
+    assert "| input | reference | baseline | fine-tuned |" in report and CHAT_EVAL[0][0] in report
+    assert "exact_match" in result.stdout  # the comparison table
+
+
+def test_chat_adapter_generates_what_evaluation_reported(chat_run, tiny_model):
+    """Plain transformers + PEFT, one prompt at a time, reproduce the reported answers."""
+    import torch
+    from omegaconf import OmegaConf
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from core.kinds import RunContext
+    from core.registry import get_registry
+    from plugins.causal_lm import CausalLmHead
+
+    run_dir, _ = chat_run
+    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=str(tiny_model))
+    head = CausalLmHead()
+    head.load_tokenizer(ctx)
+    examples = get_registry().get("data_format", "messages").read(cfg.data.eval_path, cfg.data)
+    examples = getattr(examples, "examples", examples)
+    prompts = [row["prompt_ids"] for row in head.encode(ctx, examples)]
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
+    model = PeftModel.from_pretrained(base, run_dir / "adapter").eval()
+    reported = [json.loads(line)["prediction"] for line in (run_dir / "predictions.jsonl").read_text().splitlines()
+                if json.loads(line)["model"] == "finetuned"]
+    stop = ctx.tokenizer.eos_token_id
+    for prompt, expected in zip(prompts, reported):
+        with torch.no_grad():
+            out = model.generate(input_ids=torch.tensor([prompt]), max_new_tokens=cfg.task.max_new_tokens,
+                                 do_sample=False, eos_token_id=stop, pad_token_id=ctx.tokenizer.pad_token_id)
+        new = out[0, len(prompt):].tolist()
+        new = new[: new.index(stop)] if stop in new else new
+        assert ctx.tokenizer.decode(new, skip_special_tokens=True).strip() == expected
+
+
+def test_inspect_mode_shows_the_trained_span_without_weights(tiny_model, tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
+    eval_ = write_jsonl(tmp_path / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    run_dir = tmp_path / "inspect"
+    result = run_cli("core", "task=chat", "mode=inspect", *generation_overrides(tiny_model, train, eval_),
+                     f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert f"train {train}: 6 rows" in out and f"eval {eval_}: 2 rows" in out
+    assert "truncated to task.max_length=256: 0 rows (0.0%)" in out
+    assert "⟦蓝牙耳机<|im_end|>⟧" in out  # the first row's answer, marked as trained
+    assert "<|im_start|>user\n【官方正品】小米 Redmi 蓝牙耳机 降噪<|im_end|>" in out
+    assert not (run_dir / "adapter").exists() and not (run_dir / "results.json").exists()
+
+
+@pytest.mark.parametrize(
+    "content,where",
+    [
+        ('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n{"messages": [\n', ":2: invalid JSON"),
+        ('{"messages": [{"role": "assistant", "content": "y"}, {"role": "user", "content": "x"}]}\n', ":1: messages[0]"),
+        ('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": ""}]}\n', ":1: messages[1]"),
+    ],
+)
+def test_bad_chat_data_fails_with_one_line_and_writes_nothing(tiny_model, tmp_path, content, where):
+    train = tmp_path / "train.jsonl"
+    train.write_text(content, encoding="utf-8")
+    run_dir = tmp_path / "run"
+    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, train), f"hydra.run.dir={run_dir}")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {train}{where}"), result.stderr
+    assert not (run_dir / "adapter").exists() and not (run_dir / "results.json").exists()
+
+
+def test_non_utf8_alpaca_file_names_the_line(tiny_model, tmp_path):
+    train = tmp_path / "train.jsonl"
+    train.write_bytes('{"instruction": "a", "output": "b"}\n'.encode() + b'{"instruction": "\xff", "output": "b"}\n')
+    result = run_cli("core", "task=qa", *generation_overrides(tiny_model, train, train), f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {train}:2: not valid UTF-8 (byte 0xff at column 18); save the file as UTF-8"
