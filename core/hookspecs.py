@@ -21,8 +21,8 @@ def register_data_formats(register):
     """Register readers that turn a raw file into canonical examples.
 
     Called once while the registry is built. ``register(name, fmt)`` takes the name used in
-    ``data.format`` and an object with ``read(path, data_cfg) -> list[core.Example]``.
-    ``read`` raises ``core.DataError(path, line, reason)`` for a malformed row, never a bare
+    ``data.format`` and an object with ``read(path, data_cfg) -> list[core.Example]`` (or a
+    ``core.ReadResult`` listing the rows it skipped, which the report counts). ``read`` raises ``core.DataError(path, line, reason)`` for a malformed row, never a bare
     exception, so the user sees ``file:line: reason``. Returns nothing.
     """
 
@@ -33,7 +33,9 @@ def register_prompt_templates(register):
 
     Called once while the registry is built. ``register(name, template)`` takes the name used in
     ``task.prompt_template`` and an object with
-    ``render(example, tokenizer, task_cfg) -> core.RenderedPrompt``. Returns nothing.
+    ``render(example, tokenizer, task_cfg) -> core.RenderedPrompt`` (the generation prompt, the
+    final answer, and for training the whole text with the character spans the loss covers).
+    Returns nothing.
     """
 
 
@@ -42,8 +44,8 @@ def register_task_heads(register):
     """Register task heads: how a model is built, inputs are encoded, and outputs are read.
 
     Called once while the registry is built. ``register(name, head)`` takes the name used in
-    ``task.head`` and an object implementing ``core.kinds.TaskHead`` (``load``, ``encode``,
-    ``collator``, ``predict``, ``save_adapter``). Returns nothing.
+    ``task.head`` and an object implementing ``core.kinds.TaskHead`` (``load_tokenizer``,
+    ``load``, ``encode``, ``collator``, ``predict``, ``save_adapter``). Returns nothing.
     """
 
 
@@ -53,7 +55,8 @@ def register_trainers(register):
 
     Called once while the registry is built. ``register(name, trainer)`` takes the name used in
     ``task.trainer`` and an object implementing ``core.kinds.Trainer``
-    (``train(ctx, model, head, train_dataset) -> core.kinds.TrainResult``). Returns nothing.
+    (``train(ctx, model, head, train_dataset, eval_dataset) -> core.kinds.TrainResult``; the
+    eval rows are for an eval loss during training, if the trainer logs one). Returns nothing.
     """
 
 

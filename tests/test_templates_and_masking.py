@@ -173,3 +173,25 @@ def test_packing_without_flash_attention_is_refused(tiny_model, tmp_path):
     rows = head.encode(ctx, [ALPACA_ROW])
     with pytest.raises(PlugtuneError, match="train.packing=true needs flash attention"):
         SftTrainer().build(ctx, model, head, rows)
+
+
+def test_answer_only_loss_equals_the_models_own_loss(tiny_model, tmp_path):
+    """The fast loss (output layer on answer positions only) is the same number, with and
+    without gradient-accumulation normalisation."""
+    import torch
+
+    from plugins.sft_trainer import answer_only_loss
+
+    cfg = compose_config(["task=qa", "model.source=local", f"model.path={tiny_model}"])
+    ctx = RunContext(cfg=cfg, run_dir=tmp_path, model_dir=str(tiny_model))
+    head = CausalLmHead()
+    model = head.load(ctx)
+    for name, param in model.named_parameters():  # LoRA B starts at 0; make the adapter count
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.2)
+    model.eval()  # no LoRA dropout, so both losses see the same network
+    batch = head.collator(ctx)(head.encode(ctx, [TWO_TURNS, ALPACA_ROW]))
+    expected = model(**batch).loss
+    assert answer_only_loss(model, batch).item() == pytest.approx(expected.item(), rel=1e-5)
+    labelled = int((batch["labels"][:, 1:] != -100).sum())
+    assert answer_only_loss(model, batch, num_items_in_batch=2 * labelled).item() == pytest.approx(expected.item() / 2, rel=1e-5)
