@@ -44,7 +44,8 @@ def chat_run(tiny_model, tmp_path_factory):
     train = write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
     eval_ = write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
     run_dir = root / "run"
-    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), f"hydra.run.dir={run_dir}")
+    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), "train.eval_steps=2",
+                     "train.grad_accum=2", f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, result
 
@@ -68,9 +69,44 @@ def test_chat_run_writes_the_run_directory(chat_run):
     report = (run_dir / "report.md").read_text()
     assert "| input | reference | baseline | fine-tuned |" in report and CHAT_EVAL[0][0] in report
     assert "exact_match" in result.stdout  # the comparison table
+    log = json.loads((run_dir / "train_log.json").read_text())
+    assert any("eval_loss" in entry for entry in log)  # train.eval_steps=2
+    assert results["config"]["train"]["grad_accum"] == 2
 
 
-def test_chat_adapter_generates_what_evaluation_reported(chat_run, tiny_model):
+QA_TRAIN = [
+    {"instruction": "云雀盘免费版有多少空间？", "input": "", "output": "免费版提供18GB空间。"},
+    {"instruction": "Answer about SkylarkDrive.", "input": "How long do share links last?", "output": "Share links expire after 10 days."},
+    {"instruction": "客服电话是多少", "output": "客服电话是400-816-3927。"},
+    {"instruction": "单文件上限", "input": "", "output": "免费版单个文件最大4GB。"},
+]
+QA_EVAL = [{"instruction": "免费空间多大", "input": "", "output": "免费版提供18GB空间。"},
+           {"instruction": "share link expiry?", "input": "", "output": "Share links expire after 10 days."}]
+
+
+@pytest.fixture(scope="module")
+def qa_run(tiny_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("qa-run")
+    train, eval_ = root / "train.json", root / "eval.json"
+    train.write_text(json.dumps(QA_TRAIN, ensure_ascii=False), encoding="utf-8")
+    eval_.write_text(json.dumps(QA_EVAL, ensure_ascii=False), encoding="utf-8")
+    run_dir = root / "run"
+    result = run_cli("core", "task=qa", *generation_overrides(tiny_model, train, eval_), f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result
+
+
+def test_qa_run_reports_generation_metrics(qa_run):
+    run_dir, _ = qa_run
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "qa" and results["data"]["train_rows"] == 4
+    assert results["config"]["data"]["format"] == "alpaca"
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert [r["reference"] for r in rows] == [e["output"] for e in QA_EVAL] * 2
+
+
+@pytest.mark.parametrize("run_fixture,format_name", [("chat_run", "messages"), ("qa_run", "alpaca")])
+def test_adapter_generates_what_evaluation_reported(request, tiny_model, run_fixture, format_name):
     """Plain transformers + PEFT, one prompt at a time, reproduce the reported answers."""
     import torch
     from omegaconf import OmegaConf
@@ -81,12 +117,12 @@ def test_chat_adapter_generates_what_evaluation_reported(chat_run, tiny_model):
     from core.registry import get_registry
     from plugins.causal_lm import CausalLmHead
 
-    run_dir, _ = chat_run
+    run_dir, _ = request.getfixturevalue(run_fixture)
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=str(tiny_model))
     head = CausalLmHead()
     head.load_tokenizer(ctx)
-    examples = get_registry().get("data_format", "messages").read(cfg.data.eval_path, cfg.data)
+    examples = get_registry().get("data_format", format_name).read(cfg.data.eval_path, cfg.data)
     examples = getattr(examples, "examples", examples)
     prompts = [row["prompt_ids"] for row in head.encode(ctx, examples)]
 
@@ -113,7 +149,7 @@ def test_inspect_mode_shows_the_trained_span_without_weights(tiny_model, tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert f"train {train}: 6 rows" in out and f"eval {eval_}: 2 rows" in out
-    assert "truncated to task.max_length=256: 0 rows (0.0%)" in out
+    assert "truncated to task.max_length=320: 0 rows (0.0%)" in out
     assert "⟦蓝牙耳机<|im_end|>⟧" in out  # the first row's answer, marked as trained
     assert "<|im_start|>user\n【官方正品】小米 Redmi 蓝牙耳机 降噪<|im_end|>" in out
     assert not (run_dir / "adapter").exists() and not (run_dir / "results.json").exists()

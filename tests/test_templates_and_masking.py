@@ -195,3 +195,17 @@ def test_answer_only_loss_equals_the_models_own_loss(tiny_model, tmp_path):
     assert answer_only_loss(model, batch).item() == pytest.approx(expected.item(), rel=1e-5)
     labelled = int((batch["labels"][:, 1:] != -100).sum())
     assert answer_only_loss(model, batch, num_items_in_batch=2 * labelled).item() == pytest.approx(expected.item() / 2, rel=1e-5)
+
+
+def test_lora_target_presets(tiny_model):
+    from transformers import AutoModelForCausalLM
+
+    from plugins.lora import lora_targets
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert lora_targets(["qv"], model) == ["q_proj", "v_proj"]
+    assert lora_targets(["attention"], model) == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert lora_targets(["all-linear"], model) == ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
+    assert lora_targets(["q_proj", "k_proj"], model) == ["q_proj", "k_proj"]
+    with pytest.raises(PlugtuneError, match="preset 'attention' must be used alone"):
+        lora_targets(["attention", "q_proj"], model)
