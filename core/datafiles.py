@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import DataError
+from core.types import SkippedRow
 
 
 def check_data_file(path) -> Path:
@@ -41,11 +42,13 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")  # Excel writes a byte-order mark
 
 
-def iter_records(path) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_records(path, skipped: list[SkippedRow] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line, row)`` for each row of a ``.json`` array, ``.jsonl`` or ``.csv`` file.
 
     The layout follows the suffix; a ``.json`` file that does not start with ``[`` is read as
-    JSON Lines (many exports name JSONL files ``.json``). Rows must be JSON objects.
+    JSON Lines (many exports name JSONL files ``.json``). Rows must be JSON objects. When
+    ``skipped`` is a list, an unreadable JSON Lines line is recorded there and reading goes on
+    (each line stands alone; a broken array or CSV cannot be resynchronised, so it still raises).
     """
     path = check_data_file(path)
     text = read_text(path)
@@ -55,7 +58,7 @@ def iter_records(path) -> Iterator[tuple[int, dict[str, Any]]]:
     elif suffix == ".json" and text.lstrip().startswith("["):
         yield from _json_array_records(path, text)
     else:
-        yield from _jsonl_records(path, text)
+        yield from _jsonl_records(path, text, skipped)
 
 
 def _object(path: Path, line: int, row: Any) -> dict[str, Any]:
@@ -64,15 +67,22 @@ def _object(path: Path, line: int, row: Any) -> dict[str, Any]:
     return row
 
 
-def _jsonl_records(path: Path, text: str):
+def _jsonl_records(path: Path, text: str, skipped: list[SkippedRow] | None):
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DataError(path, number, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-        yield number, _object(path, number, row)
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, number, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            row = _object(path, number, row)
+        except DataError as problem:
+            if skipped is None:
+                raise
+            skipped.append(SkippedRow(f"{path}:{number}", problem.reason))
+            continue
+        yield number, row
 
 
 def _json_array_records(path: Path, text: str):

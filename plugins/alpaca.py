@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from core import DataError, Example, PlugtuneError, ReadResult, SkippedRow, hookimpl
-from core.datafiles import check_data_file, iter_records, read_text
+from core.datafiles import iter_records
 
 log = logging.getLogger("plugtune")
 
@@ -110,25 +110,8 @@ def column_mapping(data_cfg, fields: tuple[str, ...], format_name: str) -> dict[
 
 
 def read_rows(path: Path, skipped: list[SkippedRow] | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``iter_records``, except that when ``skipped`` is a list an unreadable JSON Lines line is
-    recorded there and reading goes on (each line stands alone, unlike an array or CSV)."""
-    text = read_text(check_data_file(path)) if skipped is not None else ""
-    suffix = path.suffix.lower()
-    if skipped is None or suffix == ".csv" or (suffix == ".json" and text.lstrip().startswith("[")):
-        yield from iter_records(path)
-        return
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            skipped.append(SkippedRow(f"{path}:{number}", f"invalid JSON ({exc.msg} at column {exc.colno})"))
-            continue
-        if not isinstance(row, dict):
-            skipped.append(SkippedRow(f"{path}:{number}", f"expected a JSON object, got {type(row).__name__}"))
-            continue
-        yield number, row
+    """``iter_records``; with a ``skipped`` list, unreadable JSON Lines lines are recorded there."""
+    return iter_records(path, skipped)
 
 
 def read_examples(path, data_cfg, build: Callable[[int, dict], Example]) -> ReadResult:
