@@ -50,6 +50,9 @@ class TaskHead(Protocol):
     def load_tokenizer(self, ctx: RunContext) -> None:
         """Load the tokenizer alone into ``ctx.tokenizer`` (``mode=inspect`` needs no weights)."""
 
+    def load_base(self, ctx: RunContext) -> Any:
+        """Load the base model as the head shapes it, without LoRA (for export and chat)."""
+
     def load(self, ctx: RunContext) -> Any:
         """Load tokenizer (set ``ctx.tokenizer``) and the base model wrapped for LoRA training."""
 

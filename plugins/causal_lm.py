@@ -92,13 +92,19 @@ class CausalLmHead:
     def load_tokenizer(self, ctx: RunContext) -> None:
         ctx.tokenizer = load_tokenizer(ctx.model_dir)
 
-    def load(self, ctx: RunContext):
+    def load_base(self, ctx: RunContext):
+        """The base model without LoRA (export, chat)."""
         from transformers import AutoModelForCausalLM
 
-        self.load_tokenizer(ctx)
+        if ctx.tokenizer is None:
+            self.load_tokenizer(ctx)
         model = AutoModelForCausalLM.from_pretrained(ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype))
         model.config.pad_token_id = ctx.tokenizer.pad_token_id
-        return wrap_with_lora(ctx, model, self.task_type)
+        return model
+
+    def load(self, ctx: RunContext):
+        self.load_tokenizer(ctx)
+        return wrap_with_lora(ctx, self.load_base(ctx), self.task_type)
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
         template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
@@ -110,10 +116,9 @@ class CausalLmHead:
         rows = []
         for example in examples:
             rendered = template.render(example, tokenizer, task)
-            if rendered.answer is None:
-                raise PlugtuneError(f"{example.source}: no assistant answer to train on or compare with")
-            text = rendered.text or rendered.prompt + rendered.answer
-            spans = rendered.train_spans or [(len(rendered.prompt), len(text))]
+            # A row without an answer is for prediction only (core.chat): nothing to train.
+            text = rendered.text or rendered.prompt + (rendered.answer or "")
+            spans = rendered.train_spans or ([(len(rendered.prompt), len(text))] if rendered.answer else [])
             encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
             ids, mask = encoded["input_ids"], span_mask(encoded["offset_mapping"], spans)
             truncated = len(ids) > task.max_length

@@ -50,14 +50,20 @@ class SeqClsHead:
         # batched predictions equal one-by-one predictions.
         ctx.tokenizer.padding_side = "right"
 
-    def load(self, ctx: RunContext):
+    def load_base(self, ctx: RunContext):
+        """The base model with a fresh classification layer, without LoRA (export, chat)."""
         import torch
 
-        self.load_tokenizer(ctx)
+        if ctx.tokenizer is None:
+            self.load_tokenizer(ctx)
         model = load_classifier(ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype)
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
-        return wrap_with_lora(ctx, model, self.task_type)
+        return model
+
+    def load(self, ctx: RunContext):
+        self.load_tokenizer(ctx)
+        return wrap_with_lora(ctx, self.load_base(ctx), self.task_type)
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
         template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
@@ -67,7 +73,8 @@ class SeqClsHead:
         full_lengths = [len(ids) for ids in ctx.tokenizer(texts)["input_ids"]]
         encoded = ctx.tokenizer(texts, truncation=True, max_length=max_length)
         return [
-            {"input_ids": ids, "attention_mask": mask, "labels": label_ids[ex.label], "text": text,
+            # Unlabelled rows (prediction only, e.g. core.chat) get the ignore index.
+            {"input_ids": ids, "attention_mask": mask, "labels": label_ids.get(ex.label, -100), "text": text,
              "truncated": full > max_length}
             for ids, mask, ex, text, full in zip(
                 encoded["input_ids"], encoded["attention_mask"], examples, texts, full_lengths

@@ -1,0 +1,112 @@
+"""``python -m core.chat run_dir=RUN``: ask the base and the fine-tuned model side by side.
+
+Interactive (no ``input=``): type a message, get the base model's answer and the fine-tuned
+model's answer under it, rendered with the run's own template, system prompt and decoding
+(for classification runs: each model's label and its probability). An empty line or Ctrl-D
+ends the session.
+
+Batch: ``input=FILE`` reads examples with the run's data format (``format=NAME`` for another,
+e.g. ``format=text_label`` for a JSONL of ``{"text", "label"}``), prints both answers for each
+row and writes them to ``output=FILE`` (default ``RUN/chat_predictions.jsonl``) as one JSON
+object per example: ``input``, ``reference``, ``baseline``, ``finetuned`` (+ probabilities).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.errors import PlugtuneError
+from core.runs import exit_on_error, load_run, load_with_adapter, parse_key_values
+from core.types import Example
+
+USAGE = "python -m core.chat run_dir=RUN [input=FILE.jsonl] [output=FILE.jsonl] [format=NAME]"
+
+
+class SideBySide:
+    """One run's base model and fine-tuned model, answering the same examples."""
+
+    def __init__(self, run_dir):
+        import os
+
+        os.environ.setdefault("PLUGTUNE_PROGRESS", "0")  # one answer at a time needs no bar
+        self.ctx, self.head = load_run(run_dir)
+        self.model = load_with_adapter(self.ctx, self.head)
+
+    def answer(self, examples: list[Example]) -> list[dict]:
+        """Both models' predictions for ``examples``, one dict per example."""
+        encoded = self.head.encode(self.ctx, examples)
+        with self.model.disable_adapter():  # the base model, exactly as the baseline was run
+            base = self.head.predict(self.ctx, self.model, encoded, examples, "baseline")
+        tuned = self.head.predict(self.ctx, self.model, encoded, examples, "finetuned")
+        rows = []
+        for b, t in zip(base, tuned):
+            row = {"input": t.input, "reference": t.reference, "baseline": b.prediction, "finetuned": t.prediction}
+            if "probability" in t.extra:
+                row["baseline_probability"] = b.extra["probability"]
+                row["finetuned_probability"] = t.extra["probability"]
+            rows.append(row)
+        return rows
+
+
+def describe(row: dict) -> str:
+    def show(model: str) -> str:
+        probability = row.get(f"{model}_probability")
+        return f"{row[model]} ({probability:.2f})" if probability is not None else str(row[model])
+
+    lines = [f"input:      {row['input']}"]
+    if row.get("reference") is not None:
+        lines.append(f"reference:  {row['reference']}")
+    lines += [f"base:       {show('baseline')}", f"fine-tuned: {show('finetuned')}"]
+    return "\n".join(lines)
+
+
+def batch(chat: SideBySide, input_path: str, output: str | None, format_name: str | None) -> Path:
+    from core.registry import get_registry
+
+    cfg = chat.ctx.cfg
+    reader = get_registry().get("data_format", format_name or cfg.data.format)
+    examples = reader.read(input_path, cfg.data)
+    examples = getattr(examples, "examples", examples)
+    rows = chat.answer(examples)
+    for row in rows:
+        print(describe(row), end="\n\n")
+    out = Path(output) if output else chat.ctx.run_dir / "chat_predictions.jsonl"
+    from core.rundir import write_jsonl_atomic
+
+    write_jsonl_atomic(out, rows)
+    print(f"{len(rows)} examples written to {out}")
+    return out
+
+
+def interactive(chat: SideBySide) -> None:
+    print(f"{chat.ctx.cfg.task.name} on {chat.ctx.cfg.model.name}: base vs fine-tuned. Empty line or Ctrl-D ends.")
+    while True:
+        try:
+            text = input("> ").strip()
+        except EOFError:
+            print()
+            return
+        if not text:
+            return
+        (row,) = chat.answer([Example(messages=[{"role": "user", "content": text}], source="stdin")])
+        print(describe(row).split("\n", 1)[1], end="\n\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_key_values(
+        sys.argv[1:] if argv is None else argv,
+        {"run_dir": None, "input": None, "output": None, "format": None},
+        USAGE,
+    )
+    if not args["run_dir"]:
+        raise PlugtuneError(f"run_dir= is required; usage: {USAGE}")
+    chat = SideBySide(args["run_dir"])
+    if args["input"]:
+        batch(chat, args["input"], args["output"], args["format"])
+    else:
+        interactive(chat)
+
+
+if __name__ == "__main__":
+    exit_on_error(main)

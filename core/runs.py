@@ -1,0 +1,71 @@
+"""Reopening a finished run: its saved config, its task head, and its model with the adapter.
+
+Used by ``core.export`` and ``core.chat``, which take ``key=value`` arguments like the main CLI.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.errors import PlugtuneError
+from core.kinds import RunContext
+
+
+def parse_key_values(argv: list[str], allowed: dict[str, str | None], usage: str) -> dict[str, str | None]:
+    """``key=value`` arguments into a dict; unknown keys and missing required keys are errors.
+
+    ``allowed`` maps each key to its default; a default of ``None`` marks a required key unless
+    the key is listed as optional in ``usage`` by the caller's own check.
+    """
+    values = dict(allowed)
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in allowed:
+            raise PlugtuneError(f"unexpected argument {arg!r}; usage: {usage}")
+        values[key] = value
+    return values
+
+
+def load_run(run_dir) -> tuple[RunContext, object]:
+    """The run's config as it ran, a RunContext for it and its task head (tokenizer loaded)."""
+    from omegaconf import OmegaConf
+
+    import core.config  # noqa: F401  (registers the plugtune_data resolver used in saved configs)
+    from core.models import resolve_model_dir
+    from core.registry import get_registry
+
+    run_dir = Path(run_dir)
+    saved = run_dir / ".hydra" / "config.yaml"
+    if not saved.is_file():
+        raise PlugtuneError(f"run_dir: {run_dir} has no .hydra/config.yaml; pass the folder of a finished run")
+    if not (run_dir / "adapter" / "adapter_config.json").is_file():
+        raise PlugtuneError(f"run_dir: {run_dir} has no adapter/ (the run did not finish training)")
+    cfg = OmegaConf.load(saved)
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels))
+    head = get_registry().get("task_head", cfg.task.head)
+    head.load_tokenizer(ctx)
+    return ctx, head
+
+
+def load_with_adapter(ctx: RunContext, head):
+    """The base model with the run's adapter attached (not merged), in eval mode."""
+    from peft import PeftModel
+    from transformers import set_seed
+
+    set_seed(ctx.cfg.seed)  # a freshly initialised layer (seq_cls score) comes out as in the run
+    base = head.load_base(ctx)
+    return PeftModel.from_pretrained(base, str(ctx.run_dir / "adapter")).eval()
+
+
+def exit_on_error(main):
+    """Run ``main()``; a PlugtuneError is one line on stderr and exit status 2."""
+    import os
+
+    try:
+        main()
+    except PlugtuneError as exc:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
