@@ -13,6 +13,7 @@ the text, so it is never silent.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from core import Example, PlugtuneError, RenderedPrompt, hookimpl
@@ -104,6 +105,10 @@ class ChatTemplate:
         last = assistant_turns[-1]
         prompt = self._render(tokenizer, messages[:last], tools, generation_prompt=True)
         answer = messages[last].get("content") or ""
+        if not answer and messages[last].get("tool_calls"):
+            # The reference for a turn that only calls tools is the calls themselves, in the
+            # OpenAI layout the tool_call evaluator parses.
+            answer = json.dumps({"tool_calls": messages[last]["tool_calls"]}, ensure_ascii=False)
         return RenderedPrompt(prompt=prompt, answer=answer, text=text, train_spans=spans)
 
 
