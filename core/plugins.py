@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = {
     "sft_trainer": "plugins.sft_trainer",
     "macro_f1": "plugins.macro_f1",
     "generation_metrics": "plugins.generation_metrics",
+    "tool_call": "plugins.tool_call",
 }
 
 DISABLE_ENV = "PLUGTUNE_DISABLE_PLUGINS"
