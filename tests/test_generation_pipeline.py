@@ -180,3 +180,25 @@ def test_non_utf8_alpaca_file_names_the_line(tiny_model, tmp_path):
     result = run_cli("core", "task=qa", *generation_overrides(tiny_model, train, train), f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {train}:2: not valid UTF-8 (byte 0xff at column 18); save the file as UTF-8"
+
+
+def test_toolcall_task_scores_parsed_calls(tiny_model, tmp_path):
+    rows = [
+        {"instruct": "马上开周例会", "input": "", "output": {"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}},
+        {"instruct": "结束会议", "input": "", "output": {"tool_name": "END_MEETING", "parameters": {}}},
+        {"instruct": "今天天气怎么样", "input": "", "output": "抱歉，我只能帮您处理会议相关的操作。"},
+    ]
+    train = tmp_path / "train.json"
+    train.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    run_dir = tmp_path / "run"
+    result = run_cli("core", "task=toolcall", *generation_overrides(tiny_model, train, train), f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    for model in ("baseline", "finetuned"):
+        metrics = results["metrics"][model]
+        assert {"tool_call.exact_match", "tool_call.parse_rate", "tool_call.name_accuracy", "tool_call.args_f1",
+                "tool_call.call_decision_accuracy", "exact_match"} <= set(metrics)
+    references = [json.loads(line)["reference"] for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    # W4's output object is trained and compared as compact JSON with Chinese kept.
+    assert references[0] == '{"tool_name":"INSTANT_MEETING","parameters":{"meeting_name":"周例会"}}'
+    assert "| tool |" in (run_dir / "report.md").read_text()
