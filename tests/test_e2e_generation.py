@@ -11,10 +11,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_qa_run_learns_the_product_facts(tmp_path):
-    """Two epochs instead of four and 20 eval questions keep this to ~4 minutes on 2 cores; the
-    full default reaches char_f1 ~0.54 from ~0.17 (README)."""
+    """The shipped training with 20 eval questions (~6 minutes on 2 cores). On all 60 the default
+    reaches char_f1 0.54 from 0.17 (README); on these 20 it recalls the figures of 5 of the 18
+    answers that have one, so 3 leaves room for run-to-run noise. Two epochs recalled only 1:
+    the numbers are the last thing learned."""
     run_dir = tmp_path / "run"
-    result = run_cli("core", "task=qa", "train.epochs=2", "data.max_eval_rows=20", f"hydra.run.dir={run_dir}",
+    result = run_cli("core", "task=qa", "data.max_eval_rows=20", f"hydra.run.dir={run_dir}",
                      timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((run_dir / "results.json").read_text())
