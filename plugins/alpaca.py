@@ -46,7 +46,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from core import DataError, Example, PlugtuneError, ReadResult, SkippedRow, hookimpl
 from core.datafiles import iter_records
@@ -109,11 +109,6 @@ def column_mapping(data_cfg, fields: tuple[str, ...], format_name: str) -> dict[
     return columns
 
 
-def read_rows(path: Path, skipped: list[SkippedRow] | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``iter_records``; with a ``skipped`` list, unreadable JSON Lines lines are recorded there."""
-    return iter_records(path, skipped)
-
-
 def read_examples(path, data_cfg, build: Callable[[int, dict], Example]) -> ReadResult:
     """Build an example from every row; a RowProblem is a DataError, or a skipped row with
     ``on_error=skip`` or when ``data.clean`` emptied the row."""
@@ -121,7 +116,7 @@ def read_examples(path, data_cfg, build: Callable[[int, dict], Example]) -> Read
     skip = skips_errors(data_cfg)
     examples: list[Example] = []
     skipped: list[SkippedRow] = []
-    for line, row in read_rows(path, skipped if skip else None):
+    for line, row in iter_records(path, skipped if skip else None):
         try:
             examples.append(build(line, row))
         except RowProblem as problem:
@@ -190,7 +185,7 @@ class AlpacaFormat:
             if alias in row:
                 if (field, alias) not in announced:
                     announced.add((field, alias))
-                    log.info("%s: reading alpaca field %r from column %r (set data.columns.%s to choose another)",
+                    log.info("%s: reading alpaca field %r from column %r (set data.columns={%s: COLUMN} to choose another)",
                              path, field, alias, field)
                 return alias
         return None

@@ -135,7 +135,7 @@ def test_alpaca_w4_alias_is_detected_and_logged_once(tmp_path, caplog):
     assert result.examples[0].messages == user_assistant("马上开一个周例会", W4_FIRST)
     notes = [r.getMessage() for r in caplog.records if "from column" in r.getMessage()]
     assert notes == [f"{path}: reading alpaca field 'instruction' from column 'instruct' "
-                     "(set data.columns.instruction to choose another)"]
+                     "(set data.columns={instruction: COLUMN} to choose another)"]
 
 
 def test_alpaca_w5_response_alias_and_question_answer_mapping(tmp_path):

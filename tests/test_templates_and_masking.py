@@ -1,6 +1,5 @@
 """Prompt templates render what the model sees, and SFT trains exactly on the answers."""
 
-from pathlib import Path
 
 import pytest
 
