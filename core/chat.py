@@ -3,7 +3,8 @@
 Interactive (no ``input=``): type a message, get the base model's answer and the fine-tuned
 model's answer under it, rendered with the run's own template, system prompt and decoding
 (for classification runs: each model's label and its probability). An empty line or Ctrl-D
-ends the session.
+ends the session. Typed messages get the system prompt the run trained with
+(``task.system_prompt``, else the first training row's); ``system=TEXT`` sets another.
 
 Batch: ``input=FILE`` reads examples with the run's data format (``format=NAME`` for another,
 e.g. ``format=text_label`` for a JSONL of ``{"text", "label"}``), prints both answers for each
@@ -20,7 +21,7 @@ from core.errors import PlugtuneError
 from core.runs import exit_on_error, load_run, load_with_adapter, parse_key_values
 from core.types import Example
 
-USAGE = "python -m core.chat run_dir=RUN [input=FILE.jsonl] [output=FILE.jsonl] [format=NAME]"
+USAGE = "python -m core.chat run_dir=RUN [system=TEXT] [input=FILE.jsonl] [output=FILE.jsonl] [format=NAME]"
 
 
 class SideBySide:
@@ -79,8 +80,28 @@ def batch(chat: SideBySide, input_path: str, output: str | None, format_name: st
     return out
 
 
-def interactive(chat: SideBySide) -> None:
+def training_system_prompt(chat: SideBySide) -> str | None:
+    """The system prompt the run trained with: task.system_prompt, else the first train row's."""
+    from core.registry import get_registry
+
+    cfg = chat.ctx.cfg
+    if cfg.task.get("system_prompt"):
+        return None  # the template adds it itself
+    try:
+        examples = get_registry().get("data_format", cfg.data.format).read(cfg.data.train_path, cfg.data)
+    except PlugtuneError:
+        return None  # the training file moved; typed messages go without one
+    first = getattr(examples, "examples", examples)[0].messages[0]
+    return first["content"] if first["role"] == "system" else None
+
+
+def interactive(chat: SideBySide, system: str | None) -> None:
     print(f"{chat.ctx.cfg.task.name} on {chat.ctx.cfg.model.name}: base vs fine-tuned. Empty line or Ctrl-D ends.")
+    if system is None:
+        system = training_system_prompt(chat)
+    if system:
+        print(f"system prompt (as in training; system=... to change): {system}")
+    preamble = [{"role": "system", "content": system}] if system else []
     while True:
         try:
             text = input("> ").strip()
@@ -89,14 +110,14 @@ def interactive(chat: SideBySide) -> None:
             return
         if not text:
             return
-        (row,) = chat.answer([Example(messages=[{"role": "user", "content": text}], source="stdin")])
+        (row,) = chat.answer([Example(messages=[*preamble, {"role": "user", "content": text}], source="stdin")])
         print(describe(row).split("\n", 1)[1], end="\n\n")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_key_values(
         sys.argv[1:] if argv is None else argv,
-        {"run_dir": None, "input": None, "output": None, "format": None},
+        {"run_dir": None, "input": None, "output": None, "format": None, "system": None},
         USAGE,
     )
     if not args["run_dir"]:
@@ -105,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     if args["input"]:
         batch(chat, args["input"], args["output"], args["format"])
     else:
-        interactive(chat)
+        interactive(chat, args["system"])
 
 
 if __name__ == "__main__":
