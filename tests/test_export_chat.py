@@ -95,6 +95,8 @@ def test_chat_interactive_mode_answers_each_line(chat_run):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("base:       ") == 1 and result.stdout.count("fine-tuned: ") == 1
+    # Typed messages get the system prompt the rows were trained with.
+    assert "system prompt (as in training; system=... to change): 从商品标题中提取核心商品名称。" in result.stdout
 
 
 def test_chat_and_export_errors_are_one_line(tmp_path):
