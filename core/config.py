@@ -47,6 +47,8 @@ class DataConfig:
     # required fields end up empty are dropped and counted (CSV exports from databases/Excel).
     clean: bool = False
     on_error: OnError = OnError.error
+    # Tool-call data: a JSON list of OpenAI tool schemas; rows' tool names are checked against it.
+    tools_file: Optional[str] = None
 
 
 @dataclass
