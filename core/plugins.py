@@ -21,6 +21,7 @@ BUILTIN_PLUGINS = {
     "text_label": "plugins.text_label",
     "alpaca": "plugins.alpaca",
     "messages": "plugins.messages",
+    "toolcall_data": "plugins.toolcall_data",
     "text_template": "plugins.text_template",
     "chat_template": "plugins.chat_template",
     "instruction_templates": "plugins.instruction_templates",

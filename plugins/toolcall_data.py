@@ -1,0 +1,219 @@
+"""``toolcall`` data format: tool-call rows, checked row by row (workflow W4, OpenAI layout).
+
+::
+
+    python -m core task=toolcall data.format=toolcall data.tools_file=data/toolcall/tools.json
+
+Reads the same files as the ``alpaca`` and ``messages`` formats (a JSON array, JSON Lines, or CSV
+with a header row) and builds the same examples, one row at a time:
+
+- a row with ``messages`` or ``conversation`` is read exactly as the ``messages`` format reads it
+  (OpenAI chat layout, assistant ``tool_calls``, optional ``tools`` schemas);
+- any other row is read exactly as the ``alpaca`` format reads it, e.g. W4's layout::
+
+      {"instruct": "好，邀情王磊", "input": "",
+       "output": {"tool_name": "INVITE_PARTICIPANT", "parameters": {"name": "王磊"}}}
+
+  An object ``output`` is trained as compact JSON with non-ASCII text kept
+  (``{"tool_name":"INVITE_PARTICIPANT","parameters":{"name":"王磊"}}``). An ``output`` that is
+  plain text means the assistant answers without calling a tool. An ``output`` given as JSON
+  *text* (e.g. a CSV cell starting with ``{`` or ``[``) is decoded and trained as compact JSON
+  too, just like an object.
+
+``data.columns``, ``data.clean`` and ``data.on_error`` work as in those two formats
+(``data.columns`` may rename fields of either).
+
+What is checked, on top of what ``alpaca`` and ``messages`` check
+------------------------------------------------------------------
+W4 rows (``output``):
+
+- text that starts with ``{`` or ``[`` must be valid JSON:
+  ``field 'output': invalid JSON (Expecting ',' delimiter at column 27)``;
+- a call (an object, or each item of a list) must have ``tool_name``:
+  ``field 'output': tool call has no 'tool_name'``;
+- ``tool_name`` must be a non-empty string, and ``parameters``, when present, an object.
+
+OpenAI rows (each entry of an assistant turn's ``tool_calls``):
+
+- it must be an object with ``function.name`` (a non-empty string):
+  ``messages[2].tool_calls[0]: function.name is missing``;
+- ``function.arguments``, when present, must be an object or a string holding a JSON object:
+  ``messages[2].tool_calls[0]: function.arguments: invalid JSON (...)`` or
+  ``... function.arguments must decode to a JSON object, got list``.
+
+Tool names: when the row has ``tools`` (OpenAI layout), or else when ``data.tools_file`` is set,
+every called name must be one of those tools:
+``field 'output': tool 'SEND_EMAIL' is not in the tools list (known: INSTANT_MEETING, ...)``.
+
+``data.tools_file`` is a JSON list of OpenAI tool schemas (``{"type": "function", "function":
+{"name", "description", "parameters"}}``; a flat ``{"name", ...}`` works too), such as
+``data/toolcall/tools.json``. Its tools are attached to every example that has no ``tools`` of
+its own (``Example.tools``), so prompt templates and evaluators can see the schemas. A missing or
+unreadable file, or one that is not such a list, stops the run with an error naming
+``data.tools_file``.
+
+A bad row stops the read with ``file:line: reason``; ``data.on_error=skip`` skips and counts it
+instead (listed in the log, ``results.json`` and ``report.md``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core import Example, PlugtuneError, ReadResult, hookimpl
+from plugins.alpaca import FIELDS as ALPACA_FIELDS
+from plugins.alpaca import AlpacaFormat, RowProblem, column_mapping, read_examples
+from plugins.messages import FIELDS as MESSAGES_FIELDS
+from plugins.messages import _check_order, _conversation, _json_cell, _messages, _tools
+
+FIELDS = ALPACA_FIELDS + MESSAGES_FIELDS
+
+
+class ToolcallFormat:
+    def read(self, path, data_cfg) -> ReadResult:
+        path = Path(path)
+        columns = column_mapping(data_cfg, FIELDS, "toolcall")
+        alpaca_columns = {field: column for field, column in columns.items() if field in ALPACA_FIELDS}
+        keys = {field: columns.get(field, field) for field in MESSAGES_FIELDS}
+        clean = bool(getattr(data_cfg, "clean", False))
+        file_tools = load_tools_file(getattr(data_cfg, "tools_file", None))
+        alpaca = AlpacaFormat()
+        announced: set[tuple[str, str]] = set()
+
+        def build(line: int, row: dict) -> Example:
+            row_tools = _tools(row.get(keys["tools"]))
+            tools = row_tools if row_tools is not None else file_tools
+            known = None if tools is None else tool_names(tools)
+            if keys["messages"] in row or keys["conversation"] in row:
+                if keys["messages"] in row:
+                    messages = _messages(_json_cell("messages", row[keys["messages"]]), clean)
+                else:
+                    messages = _conversation(_json_cell("conversation", row[keys["conversation"]]), clean)
+                _check_order(messages)
+                _check_openai_calls(messages, known)
+                return Example(messages=messages, tools=tools, source=f"{path}:{line}")
+            column = alpaca._column(path, row, "output", alpaca_columns, announced)
+            if column is not None:
+                output = _w4_output(row[column], known)
+                if output is not row[column]:
+                    row = {**row, column: output}
+            example = alpaca._example(path, line, row, alpaca_columns, clean, announced)
+            example.tools = tools
+            return example
+
+        return read_examples(path, data_cfg, build)
+
+
+def load_tools_file(value) -> list[dict[str, Any]] | None:
+    """The schemas in ``data.tools_file`` (None when unset); a bad file is a PlugtuneError."""
+    if value in (None, ""):
+        return None
+    path = Path(str(value))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read it ({exc})"
+        raise PlugtuneError(f"data.tools_file={path}: {reason}") from None
+    try:
+        tools = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlugtuneError(
+            f"data.tools_file={path}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(tools, list) or not tools:
+        got = "an empty list" if tools == [] else type(tools).__name__
+        raise PlugtuneError(f"data.tools_file={path}: expected a non-empty JSON list of tool schemas, got {got}")
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not _schema_name(tool):
+            raise PlugtuneError(
+                f"data.tools_file={path}: item {index}: expected a tool schema with function.name "
+                f'(like {{"type": "function", "function": {{"name": ...}}}})'
+            )
+    return tools
+
+
+def _schema_name(tool: dict) -> str | None:
+    function = tool.get("function")
+    name = function.get("name") if isinstance(function, dict) else tool.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def tool_names(tools: list[dict[str, Any]]) -> list[str]:
+    """The tool names in a list of schemas, in order."""
+    return [name for name in map(_schema_name, tools) if name]
+
+
+def _check_name(where: str, name: str, known: list[str] | None) -> None:
+    if known is not None and name not in known:
+        raise RowProblem(f"{where}: tool {name!r} is not in the tools list (known: {', '.join(known) or 'none'})")
+
+
+def _w4_output(output: Any, known: list[str] | None) -> Any:
+    """``output`` checked as a W4 call; JSON text comes back decoded, anything else as given."""
+    where = "field 'output'"
+    if isinstance(output, str) and output.lstrip()[:1] in ("{", "["):
+        try:
+            output = json.loads(output)
+        except json.JSONDecodeError as exc:
+            raise RowProblem(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if isinstance(output, dict):
+        _w4_call(where, output, known)
+    elif isinstance(output, list):
+        if not output:
+            raise RowProblem(f"{where}: an empty list of tool calls")
+        for index, call in enumerate(output):
+            _w4_call(f"{where}: item {index}", call, known)
+    return output
+
+
+def _w4_call(where: str, call: Any, known: list[str] | None) -> None:
+    if not isinstance(call, dict):
+        raise RowProblem(f"{where}: expected a tool call object, got {type(call).__name__}")
+    if "tool_name" not in call:
+        raise RowProblem(f"{where}: tool call has no 'tool_name'")
+    name = call["tool_name"]
+    if not isinstance(name, str) or not name.strip():
+        raise RowProblem(f"{where}: 'tool_name' must be a non-empty string, got {name!r}")
+    if "parameters" in call and not isinstance(call["parameters"], dict):
+        raise RowProblem(f"{where}: 'parameters' must be an object, got {type(call['parameters']).__name__}")
+    _check_name(where, name, known)
+
+
+def _check_openai_calls(messages: list[dict[str, Any]], known: list[str] | None) -> None:
+    for m_index, message in enumerate(messages):
+        for c_index, call in enumerate(message.get("tool_calls") or ()):
+            where = f"messages[{m_index}].tool_calls[{c_index}]"
+            if not isinstance(call, dict):
+                raise RowProblem(f"{where}: expected an object, got {type(call).__name__}")
+            function = call.get("function")
+            if not isinstance(function, dict):
+                raise RowProblem(f"{where}: function is missing (expected {{\"name\", \"arguments\"}})")
+            name = function.get("name")
+            if name is None:
+                raise RowProblem(f"{where}: function.name is missing")
+            if not isinstance(name, str) or not name.strip():
+                raise RowProblem(f"{where}: function.name must be a non-empty string, got {name!r}")
+            arguments = function.get("arguments")
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments)
+                except json.JSONDecodeError as exc:
+                    raise RowProblem(
+                        f"{where}: function.arguments: invalid JSON ({exc.msg} at column {exc.colno})"
+                    ) from None
+                if not isinstance(arguments, dict):
+                    raise RowProblem(
+                        f"{where}: function.arguments must decode to a JSON object, got {type(arguments).__name__}"
+                    )
+            elif arguments is not None and not isinstance(arguments, dict):
+                raise RowProblem(
+                    f"{where}: function.arguments must be an object or a JSON string, got {type(arguments).__name__}"
+                )
+            _check_name(where, name, known)
+
+
+@hookimpl
+def register_data_formats(register):
+    register("toolcall", ToolcallFormat())
