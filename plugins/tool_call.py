@@ -62,8 +62,8 @@ Examples whose reference is not a string (no reference answer) are skipped and c
     Over all examples: for a reference call, the same tool and the whole argument dict equal
     (normalised); for a reference that is not a call, an answer that is not a call either.
 ``tool_call.schema_valid``
-    Over answers that parsed as calls and whose ``Prediction.extra["tools"]`` holds the
-    OpenAI-style tool schemas: the tool exists, required arguments are present, no unknown
+    Over answers that parsed as calls that have OpenAI-style tool schemas, from
+    ``Prediction.extra["tools"]`` or else the run's ``data.tools_file``: the tool exists, required arguments are present, no unknown
     argument where ``additionalProperties`` is false, and the JSON-schema ``type``
     (string/number/integer/boolean/array/object/null) and ``enum`` of each value hold, also
     inside nested objects and array items. Left out when no prediction has tools.
@@ -478,6 +478,17 @@ def _report(per_tool: dict[str, dict], failures: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def run_tools(ctx) -> list | None:
+    """The run's ``data.tools_file`` schemas, for predictions that carry no ``tools`` of their own."""
+    cfg = getattr(ctx, "cfg", None)
+    path = cfg.data.get("tools_file") if cfg is not None and "data" in cfg else None
+    if not path:
+        return None
+    from plugins.toolcall_data import load_tools_file
+
+    return load_tools_file(path)
+
+
 class ToolCallEvaluator:
     def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult:
         scored: list[_Scored] = []
@@ -486,10 +497,12 @@ class ToolCallEvaluator:
             if reference is not None:  # None: no reference answer, skipped
                 scored.append(_score(p, reference))
         calls = [s for s in scored if s.reference.is_call]
+        file_tools = run_tools(ctx)
         checked = [
-            (s, schema_errors(s.answer, s.prediction.extra["tools"]))
+            (s, schema_errors(s.answer, tools))
             for s in scored
-            if s.answer.is_call and isinstance((s.prediction.extra or {}).get("tools"), list)
+            for tools in [(s.prediction.extra or {}).get("tools") or file_tools]
+            if s.answer.is_call and isinstance(tools, list)
         ]
         counts = {
             "examples": len(scored),
