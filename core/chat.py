@@ -116,12 +116,8 @@ def interactive(chat: SideBySide, system: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_key_values(
-        sys.argv[1:] if argv is None else argv,
-        {"run_dir": None, "input": None, "output": None, "format": None, "system": None},
-        USAGE,
+        sys.argv[1:] if argv is None else argv, ("run_dir", "input", "output", "format", "system"), ("run_dir",), USAGE
     )
-    if not args["run_dir"]:
-        raise PlugtuneError(f"run_dir= is required; usage: {USAGE}")
     chat = SideBySide(args["run_dir"])
     if args["input"]:
         batch(chat, args["input"], args["output"], args["format"])

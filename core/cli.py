@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 import core.config  # noqa: F401  (registers the config schema before Hydra composes)
-from core.errors import PlugtuneError
-
-
-def report_error(exc: PlugtuneError) -> None:
-    """Print one line and exit 2, unless HYDRA_FULL_ERROR=1 asks for the traceback."""
-    if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        raise exc
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(2)
+from core.errors import PlugtuneError, report_error
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")

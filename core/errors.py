@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 
 class PlugtuneError(Exception):
     """An error caused by the user's input or setup, reported as a single line.
@@ -20,3 +23,11 @@ class DataError(PlugtuneError):
         self.reason = reason
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {reason}")
+
+
+def report_error(exc: PlugtuneError) -> None:
+    """Print one line and exit 2, unless HYDRA_FULL_ERROR=1 asks for the traceback."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise exc
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)

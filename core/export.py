@@ -34,11 +34,7 @@ def export(run_dir, out=None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from core.errors import PlugtuneError
-
-    args = parse_key_values(sys.argv[1:] if argv is None else argv, {"run_dir": None, "out": None}, USAGE)
-    if not args["run_dir"]:
-        raise PlugtuneError(f"run_dir= is required; usage: {USAGE}")
+    args = parse_key_values(sys.argv[1:] if argv is None else argv, ("run_dir", "out"), ("run_dir",), USAGE)
     out = export(args["run_dir"], args["out"])
     print(f"merged model written to {out}")
 

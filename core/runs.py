@@ -5,25 +5,24 @@ Used by ``core.export`` and ``core.chat``, which take ``key=value`` arguments li
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from core.errors import PlugtuneError
+from core.errors import PlugtuneError, report_error
 from core.kinds import RunContext
 
 
-def parse_key_values(argv: list[str], allowed: dict[str, str | None], usage: str) -> dict[str, str | None]:
-    """``key=value`` arguments into a dict; unknown keys and missing required keys are errors.
-
-    ``allowed`` maps each key to its default; a default of ``None`` marks a required key unless
-    the key is listed as optional in ``usage`` by the caller's own check.
-    """
-    values = dict(allowed)
+def parse_key_values(argv: list[str], keys: tuple[str, ...], required: tuple[str, ...], usage: str) -> dict[str, str | None]:
+    """``key=value`` arguments into a dict (absent keys are None); unknown keys and missing
+    required keys are errors that show ``usage``."""
+    values: dict[str, str | None] = dict.fromkeys(keys)
     for arg in argv:
         key, sep, value = arg.partition("=")
-        if not sep or key not in allowed:
+        if not sep or key not in values:
             raise PlugtuneError(f"unexpected argument {arg!r}; usage: {usage}")
         values[key] = value
+    for key in required:
+        if not values[key]:
+            raise PlugtuneError(f"{key}= is required; usage: {usage}")
     return values
 
 
@@ -60,12 +59,7 @@ def load_with_adapter(ctx: RunContext, head):
 
 def exit_on_error(main):
     """Run ``main()``; a PlugtuneError is one line on stderr and exit status 2."""
-    import os
-
     try:
         main()
     except PlugtuneError as exc:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        report_error(exc)
