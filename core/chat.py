@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.errors import PlugtuneError
 from core.runs import exit_on_error, load_run, load_with_adapter, parse_key_values
-from core.types import Example
+from core.types import Example, ReadResult
 
 USAGE = "python -m core.chat run_dir=RUN [system=TEXT] [input=FILE.jsonl] [output=FILE.jsonl] [format=NAME]"
 
@@ -67,9 +67,7 @@ def batch(chat: SideBySide, input_path: str, output: str | None, format_name: st
 
     cfg = chat.ctx.cfg
     reader = get_registry().get("data_format", format_name or cfg.data.format)
-    examples = reader.read(input_path, cfg.data)
-    examples = getattr(examples, "examples", examples)
-    rows = chat.answer(examples)
+    rows = chat.answer(ReadResult.of(reader.read(input_path, cfg.data)).examples)
     for row in rows:
         print(describe(row), end="\n\n")
     out = Path(output) if output else chat.ctx.run_dir / "chat_predictions.jsonl"
@@ -88,10 +86,10 @@ def training_system_prompt(chat: SideBySide) -> str | None:
     if cfg.task.get("system_prompt"):
         return None  # the template adds it itself
     try:
-        examples = get_registry().get("data_format", cfg.data.format).read(cfg.data.train_path, cfg.data)
+        result = ReadResult.of(get_registry().get("data_format", cfg.data.format).read(cfg.data.train_path, cfg.data))
     except PlugtuneError:
         return None  # the training file moved; typed messages go without one
-    first = getattr(examples, "examples", examples)[0].messages[0]
+    first = result.examples[0].messages[0]
     return first["content"] if first["role"] == "system" else None
 
 

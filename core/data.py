@@ -54,15 +54,14 @@ def load_data(cfg, data_format) -> LoadedData:
         ("train", cfg.data.train_path, cfg.data.max_train_rows),
         ("eval", cfg.data.eval_path, cfg.data.max_eval_rows),
     ):
-        examples = data_format.read(path, cfg.data)
-        if isinstance(examples, ReadResult):
-            if examples.skipped:
-                skipped[split] = examples.skipped
-                log.warning(
-                    "%s: skipped %d rows, first: %s", path, len(examples.skipped),
-                    "; ".join(f"{r.source}: {r.reason}" for r in examples.skipped[:3]),
-                )
-            examples = examples.examples
+        result = ReadResult.of(data_format.read(path, cfg.data))
+        if result.skipped:
+            skipped[split] = result.skipped
+            log.warning(
+                "%s: skipped %d rows, first: %s", path, len(result.skipped),
+                "; ".join(f"{r.source}: {r.reason}" for r in result.skipped[:3]),
+            )
+        examples = result.examples
         if not examples:
             raise PlugtuneError(f"{path}: no usable rows (every row was skipped; see the warnings above)")
         if cfg.task.labels:

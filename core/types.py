@@ -42,6 +42,11 @@ class ReadResult:
     examples: list[Example]
     skipped: list[SkippedRow] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, value: "ReadResult | list[Example]") -> "ReadResult":
+        """What ``DataFormat.read`` returned, as a ReadResult (a plain list skipped nothing)."""
+        return value if isinstance(value, cls) else cls(examples=list(value))
+
 
 @dataclass
 class RenderedPrompt:

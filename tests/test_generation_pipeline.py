@@ -115,6 +115,7 @@ def test_adapter_generates_what_evaluation_reported(request, tiny_model, run_fix
 
     from core.kinds import RunContext
     from core.registry import get_registry
+    from core.types import ReadResult
     from plugins.causal_lm import CausalLmHead
 
     run_dir, _ = request.getfixturevalue(run_fixture)
@@ -122,8 +123,7 @@ def test_adapter_generates_what_evaluation_reported(request, tiny_model, run_fix
     ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=str(tiny_model))
     head = CausalLmHead()
     head.load_tokenizer(ctx)
-    examples = get_registry().get("data_format", format_name).read(cfg.data.eval_path, cfg.data)
-    examples = getattr(examples, "examples", examples)
+    examples = ReadResult.of(get_registry().get("data_format", format_name).read(cfg.data.eval_path, cfg.data)).examples
     prompts = [row["prompt_ids"] for row in head.encode(ctx, examples)]
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model)
