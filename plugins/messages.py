@@ -53,21 +53,37 @@ class MessagesFormat:
         clean = bool(getattr(data_cfg, "clean", False))
 
         def build(line: int, row: dict) -> Example:
-            if keys["messages"] in row:
-                messages = _messages(_json_cell("messages", row[keys["messages"]]), clean)
-            elif keys["conversation"] in row:
-                messages = _conversation(_json_cell("conversation", row[keys["conversation"]]), clean)
-            else:
-                raise RowProblem(
-                    f"expected a {keys['messages']!r} list (OpenAI chat) or a {keys['conversation']!r} list; "
-                    f"the row has {', '.join(map(repr, row)) or 'no fields'}"
-                )
-            _check_order(messages)
+            messages = row_messages(row, keys, clean)
             if "tools" in columns and keys["tools"] not in row:
                 raise RowProblem(f"field 'tools': column {keys['tools']!r} (data.columns.tools) is not in the row")
             return Example(messages=messages, tools=_tools(row.get(keys["tools"])), source=f"{path}:{line}")
 
         return read_examples(path, data_cfg, build)
+
+
+def row_messages(row: dict, keys: dict[str, str], clean: bool) -> list[dict[str, Any]]:
+    """The row's turns, from its ``messages`` or W5 ``conversation`` column, checked for order.
+
+    ``keys`` maps ``messages`` and ``conversation`` to the row's column names (``data.columns``).
+    """
+    if keys["messages"] in row:
+        messages = _messages(_json_cell("messages", row[keys["messages"]]), clean)
+    elif keys["conversation"] in row:
+        messages = _conversation(_json_cell("conversation", row[keys["conversation"]]), clean)
+    else:
+        raise RowProblem(
+            f"expected a {keys['messages']!r} list (OpenAI chat) or a {keys['conversation']!r} list; "
+            f"the row has {', '.join(map(repr, row)) or 'no fields'}"
+        )
+    _check_order(messages)
+    return messages
+
+
+def _non_empty_list(field: str, value: Any, items: str) -> list:
+    if not isinstance(value, list) or not value:
+        got = "an empty list" if value == [] else type(value).__name__
+        raise RowProblem(f"field {field!r}: expected a non-empty list of {items}, got {got}")
+    return value
 
 
 def _json_cell(field: str, value: Any) -> Any:
@@ -92,9 +108,7 @@ def _text(where: str, name: str, value: Any, clean: bool, may_be_empty: bool = F
 
 
 def _messages(value: Any, clean: bool) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not value:
-        got = "an empty list" if value == [] else type(value).__name__
-        raise RowProblem(f"field 'messages': expected a non-empty list of messages, got {got}")
+    _non_empty_list("messages", value, "messages")
     messages = []
     for index, message in enumerate(value):
         where = f"messages[{index}]"
@@ -117,9 +131,7 @@ def _messages(value: Any, clean: bool) -> list[dict[str, Any]]:
 
 
 def _conversation(value: Any, clean: bool) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not value:
-        got = "an empty list" if value == [] else type(value).__name__
-        raise RowProblem(f"field 'conversation': expected a non-empty list of {{input, output}} turns, got {got}")
+    _non_empty_list("conversation", value, "{input, output} turns")
     messages = []
     for index, turn in enumerate(value):
         where = f"conversation[{index}]"

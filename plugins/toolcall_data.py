@@ -66,7 +66,7 @@ from core import Example, PlugtuneError, ReadResult, hookimpl
 from plugins.alpaca import FIELDS as ALPACA_FIELDS
 from plugins.alpaca import AlpacaFormat, RowProblem, column_mapping, read_examples
 from plugins.messages import FIELDS as MESSAGES_FIELDS
-from plugins.messages import _check_order, _conversation, _json_cell, _messages, _tools
+from plugins.messages import _tools, row_messages
 
 FIELDS = ALPACA_FIELDS + MESSAGES_FIELDS
 
@@ -87,11 +87,7 @@ class ToolcallFormat:
             tools = row_tools if row_tools is not None else file_tools
             known = None if tools is None else tool_names(tools)
             if keys["messages"] in row or keys["conversation"] in row:
-                if keys["messages"] in row:
-                    messages = _messages(_json_cell("messages", row[keys["messages"]]), clean)
-                else:
-                    messages = _conversation(_json_cell("conversation", row[keys["conversation"]]), clean)
-                _check_order(messages)
+                messages = row_messages(row, keys, clean)
                 _check_openai_calls(messages, known)
                 return Example(messages=messages, tools=tools, source=f"{path}:{line}")
             column = alpaca._column(path, row, "output", alpaca_columns, announced)
