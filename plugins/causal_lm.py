@@ -13,13 +13,12 @@ alike, with the same template as training.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from core import Example, PlugtuneError, Prediction, hookimpl
 from core.kinds import RunContext
 from core.progress import progress
 from core.registry import get_registry
-from plugins.lora import load_tokenizer, resolve_dtype, wrap_with_lora
+from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
 
 log = logging.getLogger("plugtune")
 
@@ -86,7 +85,7 @@ def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int, ba
     return [answers[i] for i in range(len(prompts))]
 
 
-class CausalLmHead:
+class CausalLmHead(LoraHead):
     task_type = "CAUSAL_LM"
 
     def load_tokenizer(self, ctx: RunContext) -> None:
@@ -101,10 +100,6 @@ class CausalLmHead:
         model = AutoModelForCausalLM.from_pretrained(ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype))
         model.config.pad_token_id = ctx.tokenizer.pad_token_id
         return model
-
-    def load(self, ctx: RunContext):
-        self.load_tokenizer(ctx)
-        return wrap_with_lora(ctx, self.load_base(ctx), self.task_type)
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
         template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
@@ -164,9 +159,6 @@ class CausalLmHead:
                        extra={"source": r["source"], "prompt": ctx.tokenizer.decode(r["prompt_ids"])})
             for r, answer in zip(encoded, answers)
         ]
-
-    def save_adapter(self, ctx: RunContext, model, path: Path) -> None:
-        model.save_pretrained(str(path))
 
 
 @hookimpl

@@ -101,3 +101,18 @@ def load_tokenizer(model_dir: str):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+class LoraHead:
+    """What the built-in heads share: ``load`` wraps the head's ``load_base`` in LoRA, and the
+    adapter is saved with PEFT's ``save_pretrained``. Subclasses set ``task_type`` and define
+    ``load_tokenizer`` and ``load_base``."""
+
+    task_type: str
+
+    def load(self, ctx: RunContext):
+        self.load_tokenizer(ctx)
+        return wrap_with_lora(ctx, self.load_base(ctx), self.task_type)
+
+    def save_adapter(self, ctx: RunContext, model, path) -> None:
+        model.save_pretrained(str(path))

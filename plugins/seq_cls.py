@@ -7,13 +7,12 @@ PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from core import Example, Prediction, hookimpl
 from core.kinds import RunContext
 from core.progress import progress
 from core.registry import get_registry
-from plugins.lora import load_tokenizer, resolve_dtype, wrap_with_lora
+from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
 
 
 def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto"):
@@ -38,7 +37,7 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
     return model
 
 
-class SeqClsHead:
+class SeqClsHead(LoraHead):
     task_type = "SEQ_CLS"
 
     def load_tokenizer(self, ctx: RunContext) -> None:
@@ -60,10 +59,6 @@ class SeqClsHead:
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
         return model
-
-    def load(self, ctx: RunContext):
-        self.load_tokenizer(ctx)
-        return wrap_with_lora(ctx, self.load_base(ctx), self.task_type)
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
         template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
@@ -123,9 +118,6 @@ class SeqClsHead:
                 )
             )
         return predictions
-
-    def save_adapter(self, ctx: RunContext, model, path: Path) -> None:
-        model.save_pretrained(str(path))
 
 
 @hookimpl
