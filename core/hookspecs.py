@@ -22,8 +22,9 @@ def register_data_formats(register):
 
     Called once while the registry is built. ``register(name, fmt)`` takes the name used in
     ``data.format`` and an object with ``read(path, data_cfg) -> list[core.Example]`` (or a
-    ``core.ReadResult`` listing the rows it skipped, which the report counts). ``read`` raises ``core.DataError(path, line, reason)`` for a malformed row, never a bare
-    exception, so the user sees ``file:line: reason``. Returns nothing.
+    ``core.ReadResult`` listing the rows it skipped, which the report counts). ``read`` raises
+    ``core.DataError(path, line, reason)`` for a malformed row, never a bare exception, so the
+    user sees ``file:line: reason``. Returns nothing.
     """
 
 

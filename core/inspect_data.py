@@ -45,7 +45,7 @@ def mark_trained(tokenizer, row: dict) -> str:
     return "".join(pieces)
 
 
-def split_report(name: str, rows: list[dict], tokenizer, max_length: int) -> list[str]:
+def split_report(name: str, rows: list[dict], max_length: int) -> list[str]:
     truncated = sum(1 for r in rows if r.get("truncated"))
     lines = [
         f"{name}: {len(rows)} rows; tokens per row: {length_summary([len(r['input_ids']) for r in rows])}",
@@ -73,8 +73,8 @@ def inspect(cfg, plugins) -> str:
     stats = data.stats()
     lines = [f"task {cfg.task.name}: data format {cfg.data.format}, head {cfg.task.head}, "
              f"template {cfg.task.prompt_template}, tokenizer of {cfg.model.name}"]
-    lines += split_report(f"train {cfg.data.train_path}", train, ctx.tokenizer, cfg.task.max_length)
-    lines += split_report(f"eval {cfg.data.eval_path}", evaluation, ctx.tokenizer, cfg.task.max_length)
+    lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length)
+    lines += split_report(f"eval {cfg.data.eval_path}", evaluation, cfg.task.max_length)
     if stats["train_label_counts"]:
         lines.append(f"train labels: {stats['train_label_counts']}")
     for split, dropped in stats["dropped_unknown_labels"].items():
