@@ -54,8 +54,12 @@ def training_arguments(ctx: RunContext, output_dir: str):
     return TrainingArguments(**training_kwargs(ctx, output_dir))
 
 
-def train_result(trainer, train_dataset, seconds: float, epochs: float) -> TrainResult:
-    """Timing, example/token counts and the loss log of a finished transformers Trainer."""
+def run_training(trainer, train_dataset, configured_epochs: float) -> TrainResult:
+    """Run a transformers Trainer; report its time, example/token counts and loss log."""
+    start = time.perf_counter()
+    output = trainer.train()
+    seconds = time.perf_counter() - start
+    epochs = output.metrics.get("epoch", configured_epochs)
     tokens_per_epoch = sum(len(row["input_ids"]) for row in train_dataset)
     return TrainResult(
         seconds=seconds,
@@ -77,11 +81,7 @@ class HfTrainer:
             data_collator=head.collator(ctx),
             processing_class=ctx.tokenizer,
         )
-        start = time.perf_counter()
-        output = trainer.train()
-        seconds = time.perf_counter() - start
-        epochs = output.metrics.get("epoch", float(ctx.cfg.train.epochs))
-        return train_result(trainer, train_dataset, seconds, epochs)
+        return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs))
 
 
 @hookimpl

@@ -18,11 +18,9 @@ keep TRL's own loss.
 
 from __future__ import annotations
 
-import time
-
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
-from plugins.hf_trainer import train_result, training_kwargs
+from plugins.hf_trainer import run_training, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
@@ -121,11 +119,7 @@ class SftTrainer:
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
         trainer = self.build(ctx, model, head, train_dataset, eval_dataset)
-        start = time.perf_counter()
-        output = trainer.train()
-        seconds = time.perf_counter() - start
-        epochs = output.metrics.get("epoch", float(ctx.cfg.train.epochs))
-        return train_result(trainer, trainer.train_dataset, seconds, epochs)
+        return run_training(trainer, trainer.train_dataset, float(ctx.cfg.train.epochs))
 
 
 @hookimpl
