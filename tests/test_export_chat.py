@@ -7,18 +7,12 @@ import sys
 import pytest
 
 from conftest import REPO, run_cli, tiny_overrides
-from test_generation_pipeline import CHAT_EVAL, CHAT_TRAIN, chat_row, generation_overrides, write_jsonl
+from test_generation_pipeline import CHAT_EVAL, CHAT_TRAIN, run_tiny_chat
 
 
 @pytest.fixture(scope="module")
 def chat_run(tiny_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("export-chat")
-    train = write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
-    eval_ = write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
-    run_dir = root / "run"
-    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), "train.lr=5e-3",
-                     f"hydra.run.dir={run_dir}")
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir, _, train, eval_ = run_tiny_chat(tmp_path_factory.mktemp("export-chat"), tiny_model, "train.lr=5e-3")
     return run_dir, train, eval_
 
 

@@ -38,15 +38,21 @@ def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str
     ]
 
 
-@pytest.fixture(scope="module")
-def chat_run(tiny_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("chat-run")
+def run_tiny_chat(root: Path, tiny_model: Path, *overrides: str):
+    """``task=chat`` on the tiny model and the CHAT_* rows in ``root``; returns (run_dir, result, train, eval)."""
     train = write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
     eval_ = write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
     run_dir = root / "run"
-    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), "train.eval_steps=2",
-                     "train.grad_accum=2", f"hydra.run.dir={run_dir}")
+    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), *overrides,
+                     f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result, train, eval_
+
+
+@pytest.fixture(scope="module")
+def chat_run(tiny_model, tmp_path_factory):
+    run_dir, result, _, _ = run_tiny_chat(tmp_path_factory.mktemp("chat-run"), tiny_model,
+                                          "train.eval_steps=2", "train.grad_accum=2")
     return run_dir, result
 
 
