@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import traceback
 from pathlib import Path
 
 import hydra
@@ -10,22 +13,53 @@ from omegaconf import DictConfig
 import core.config  # noqa: F401  (registers the config schema before Hydra composes)
 from core.errors import PlugtuneError, report_error
 
+log = logging.getLogger("plugtune")
+
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
-
-    from core.pipeline import Plugins, main_metric, print_summary, run
+    from hydra.types import RunMode
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        return run_sweep_job(cfg, run_dir)
     try:
-        if cfg.mode == "inspect":
-            from core.inspect_data import inspect
-
-            print(inspect(cfg, Plugins.resolve(cfg)))
-            return 0.0
-        results = run(cfg, run_dir)
-        print_summary(results, run_dir)
-        return main_metric(results)
+        return run_task(cfg, run_dir)
     except PlugtuneError as exc:
         report_error(exc)
+
+
+def run_task(cfg: DictConfig, run_dir: Path) -> float:
+    """Run (or inspect) one task into ``run_dir``; return its main metric."""
+    from core.pipeline import Plugins, main_metric, print_summary, run
+
+    if cfg.mode == "inspect":
+        from core.inspect_data import inspect
+
+        print(inspect(cfg, Plugins.resolve(cfg)))
+        return 0.0
+    results = run(cfg, run_dir)
+    print_summary(results, run_dir)
+    return main_metric(results)
+
+
+def run_sweep_job(cfg: DictConfig, run_dir: Path) -> float:
+    """One job of a sweep: a failure is recorded in ``failed.json`` and the sweep goes on.
+
+    Hydra's basic sweeper stops the whole sweep at the first job that raises, so the job
+    returns NaN instead (Optuna marks such a trial failed) and the leaderboard lists it.
+    """
+    from core.leaderboard import FAILED_FILE
+    from core.rundir import write_json_atomic
+
+    try:
+        return run_task(cfg, run_dir)
+    except Exception as exc:  # noqa: BLE001 - any failure of one job must not end the sweep
+        line = str(exc) if isinstance(exc, PlugtuneError) else f"{type(exc).__name__}: {exc}"
+        line = line.strip().splitlines()[0] if line.strip() else type(exc).__name__
+        if not isinstance(exc, PlugtuneError):
+            log.error("job failed:\n%s", traceback.format_exc())
+        log.error("error: %s", line)
+        write_json_atomic(run_dir / FAILED_FILE, {"error": line, "type": type(exc).__name__})
+        return math.nan

@@ -28,9 +28,9 @@ def check_data_file(path) -> Path:
     return path
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path | str) -> str:
     """The file as text; bytes that are not UTF-8 are an error naming their line."""
-    raw = path.read_bytes()
+    raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

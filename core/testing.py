@@ -70,14 +70,17 @@ def tiny_intent_data(directory: Path, per_label: int = 8) -> tuple[Path, Path]:
     return write_intent_rows(directory / "train.jsonl", train), write_intent_rows(directory / "eval.jsonl", evals)
 
 
-def compose_config(overrides: list[str] | None = None):
-    """Compose plugtune's config as ``python -m core`` would, without running anything."""
+def compose_config(overrides: list[str] | None = None, return_hydra_config: bool = False):
+    """Compose plugtune's config as ``python -m core`` would, without running anything.
+
+    ``return_hydra_config=True`` keeps the ``hydra`` node (sweeper, launcher, callbacks).
+    """
     from hydra import compose, initialize_config_module
 
     import core.config  # noqa: F401  (registers the schema)
 
     with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides or []))
+        return compose(config_name="config", overrides=list(overrides or []), return_hydra_config=return_hydra_config)
 
 
 @contextlib.contextmanager

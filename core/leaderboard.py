@@ -1,0 +1,237 @@
+"""The sweep leaderboard: every job of a Hydra multirun, ranked by the task's main metric.
+
+Jobs talk to the leaderboard only through files in their own directories: a finished job has
+``results.json``, a failed one ``failed.json`` (written by the CLI), and Hydra writes each
+job's overrides to ``.hydra/overrides.yaml``. So the leaderboard can be rebuilt at any time::
+
+    python -m core.leaderboard SWEEP_DIR
+
+and the ``leaderboard`` Hydra callback (``conf/hydra/callbacks/leaderboard.yaml``) builds it
+when a sweep ends. Every main metric plugtune ships is higher-is-better, so rows are ranked
+by the fine-tuned value, descending.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.rundir import write_text_atomic
+
+FAILED_FILE = "failed.json"
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
+CSV_COLUMNS = ["rank", "job", "status", "main_metric", "baseline", "finetuned", "train_seconds", "overrides", "report", "error"]
+
+
+@dataclass
+class JobRow:
+    """One job of a sweep, as read back from its directory."""
+
+    job: str  # directory relative to the sweep dir
+    overrides: dict[str, str] = field(default_factory=dict)
+    status: str = "incomplete"  # "ok", "failed", or "incomplete" (no results.json, no failed.json)
+    main_metric: str | None = None
+    baseline: float | None = None
+    finetuned: float | None = None
+    train_seconds: float | None = None
+    report: str | None = None
+    error: str | None = None
+
+
+def parse_overrides(lines: list[str]) -> dict[str, str]:
+    """Turn Hydra override strings (``key=value``, ``+key=value``, ``~key``) into a dict."""
+    parsed = {}
+    for line in lines:
+        key, _, value = str(line).partition("=")
+        parsed[key.lstrip("+~")] = value
+    return parsed
+
+
+def _read_overrides(job_dir: Path) -> dict[str, str]:
+    from omegaconf import OmegaConf
+
+    path = job_dir / OVERRIDES_FILE
+    return parse_overrides(list(OmegaConf.load(path))) if path.is_file() else {}
+
+
+def _metric(metrics: dict, name: str) -> float | None:
+    value = metrics.get(name)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def read_job(sweep_dir: Path, job_dir: Path) -> JobRow:
+    """Read one job directory into a :class:`JobRow`."""
+    row = JobRow(job=job_dir.relative_to(sweep_dir).as_posix(), overrides=_read_overrides(job_dir))
+    results_path, failed_path = job_dir / "results.json", job_dir / FAILED_FILE
+    if results_path.is_file():
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+        name = results["main_metric"]
+        row.status, row.main_metric = "ok", name
+        row.baseline = _metric(results["metrics"].get("baseline", {}), name)
+        row.finetuned = _metric(results["metrics"].get("finetuned", {}), name)
+        row.train_seconds = results.get("train", {}).get("seconds")
+        if (job_dir / "report.md").is_file():
+            row.report = f"{row.job}/report.md"
+    elif failed_path.is_file():
+        failure = json.loads(failed_path.read_text(encoding="utf-8"))
+        row.status, row.error = "failed", failure.get("error", "unknown error")
+    return row
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Every job directory under ``sweep_dir`` (those Hydra wrote ``.hydra/overrides.yaml`` into)."""
+    found = [p.parent.parent for p in Path(sweep_dir).rglob(str(OVERRIDES_FILE))]
+    # Hydra numbers jobs 0, 1, ..., 10: sort numerically where the names are numbers.
+    return sorted(found, key=lambda p: [int(part) if part.isdigit() else part for part in p.relative_to(sweep_dir).parts])
+
+
+def collect(sweep_dir: Path) -> list[JobRow]:
+    """Read every job of a sweep, best fine-tuned main metric first, failures last."""
+    sweep_dir = Path(sweep_dir)
+    rows = [read_job(sweep_dir, d) for d in job_dirs(sweep_dir)]
+
+    def order(row: JobRow):
+        scored = row.status == "ok" and row.finetuned is not None and not math.isnan(row.finetuned)
+        return (0 if scored else 1 if row.status == "ok" else 2, -(row.finetuned or 0.0) if scored else 0.0)
+
+    return sorted(rows, key=order)
+
+
+def swept_keys(rows: list[JobRow]) -> list[str]:
+    """Override keys whose value differs between jobs (what the sweep varied)."""
+    keys = sorted({k for r in rows for k in r.overrides})
+    return [k for k in keys if len({r.overrides.get(k) for r in rows}) > 1]
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def render_markdown(sweep_dir: Path, rows: list[JobRow], plot: str | None) -> str:
+    """The leaderboard as a Markdown page."""
+    swept = swept_keys(rows)
+    common = {k: v for k, v in (rows[0].overrides.items() if rows else []) if k not in swept}
+    metric = next((r.main_metric for r in rows if r.main_metric), "main metric")
+    failed = sum(r.status != "ok" for r in rows)
+    lines = [
+        f"# Leaderboard: {Path(sweep_dir).name}",
+        "",
+        f"{len(rows)} jobs, {len(rows) - failed} finished, {failed} failed or incomplete. "
+        f"Ranked by fine-tuned `{metric}` (higher is better).",
+    ]
+    if common:
+        lines += ["", "Common overrides: " + " ".join(f"`{k}={v}`" for k, v in common.items())]
+    header = ["rank", *swept, "baseline", "fine-tuned", "train s", "job"]
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for rank, row in enumerate(rows, 1):
+        job = f"[{row.job}]({row.report})" if row.report else row.job
+        if row.status == "ok":
+            tail = [_fmt(row.baseline), _fmt(row.finetuned), _fmt(row.train_seconds, 1), job]
+        else:
+            tail = [row.status, (row.error or "no results.json").replace("|", "\\|"), "", job]
+        lines.append("| " + " | ".join([str(rank), *(row.overrides.get(k, "") for k in swept), *tail]) + " |")
+    if plot:
+        lines += ["", f"![{metric} against each swept parameter]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(rows: list[JobRow]) -> str:
+    """The leaderboard as CSV, one row per job, overrides as one ``key=value`` string."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for rank, row in enumerate(rows, 1):
+        writer.writerow({
+            "rank": rank, "job": row.job, "status": row.status, "main_metric": row.main_metric or "",
+            "baseline": "" if row.baseline is None else row.baseline,
+            "finetuned": "" if row.finetuned is None else row.finetuned,
+            "train_seconds": "" if row.train_seconds is None else row.train_seconds,
+            "overrides": " ".join(f"{k}={v}" for k, v in row.overrides.items()),
+            "report": row.report or "", "error": row.error or "",
+        })
+    return out.getvalue()
+
+
+def _as_number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def draw_plot(rows: list[JobRow], path: Path) -> bool:
+    """One panel per swept parameter: fine-tuned main metric against its value. False if nothing to plot."""
+    scored = [r for r in rows if r.status == "ok" and r.finetuned is not None]
+    swept = swept_keys(rows)
+    if not scored or not swept:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(swept), figsize=(4 * len(swept), 3.5), squeeze=False)
+    for ax, key in zip(axes[0], swept):
+        values = [r.overrides.get(key, "") for r in scored]
+        numbers = [_as_number(v) for v in values]
+        if all(n is not None for n in numbers):
+            xs = numbers
+        else:  # categorical values (target modules, schedulers): evenly spaced, labelled
+            categories = sorted(set(values))
+            xs = [categories.index(v) for v in values]
+            ax.set_xticks(range(len(categories)), categories, rotation=20)
+        ax.scatter(xs, [r.finetuned for r in scored])
+        ax.set_xlabel(key)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(scored[0].main_metric)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write_leaderboard(sweep_dir: Path) -> list[JobRow]:
+    """Write ``leaderboard.md``, ``leaderboard.csv`` and ``leaderboard.png`` into ``sweep_dir``."""
+    sweep_dir = Path(sweep_dir)
+    rows = collect(sweep_dir)
+    plot = "leaderboard.png" if draw_plot(rows, sweep_dir / "leaderboard.png") else None
+    write_text_atomic(sweep_dir / "leaderboard.csv", render_csv(rows))
+    write_text_atomic(sweep_dir / "leaderboard.md", render_markdown(sweep_dir, rows, plot))
+    return rows
+
+
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover - hydra-core is a dependency; keep the module importable anyway
+    Callback = object
+
+
+class LeaderboardCallback(Callback):
+    """Hydra callback: build the leaderboard in the sweep dir when a multirun ends."""
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        rows = write_leaderboard(sweep_dir)
+        best = rows[0] if rows and rows[0].status == "ok" else None
+        summary = f"best {best.main_metric}={_fmt(best.finetuned)} ({best.job})" if best else "no job finished"
+        print(f"leaderboard: {sweep_dir / 'leaderboard.md'} ({len(rows)} jobs, {summary})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m core.leaderboard SWEEP_DIR``: rebuild a sweep's leaderboard from its job dirs."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: python -m core.leaderboard SWEEP_DIR", file=sys.stderr)
+        return 2
+    rows = write_leaderboard(Path(argv[0]))
+    print(render_markdown(Path(argv[0]), rows, None), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
