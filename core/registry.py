@@ -39,12 +39,20 @@ class Registry:
         if name not in entries:
             key = KINDS[kind][1]
             available = ", ".join(f"{n} ({p})" for n, (_, p) in sorted(entries.items())) or "none"
-            raise PlugtuneError(f"{key}: unknown {kind} {name!r}; available: {available}")
+            raise PlugtuneError(f"{key}: unknown {kind} {name!r}; available: {available}{_failed_plugins_hint()}")
         return entries[name][0]
 
     def names(self, kind: str) -> dict[str, str]:
         """Registered names of one kind, each with the plugin that registered it."""
         return {name: plugin for name, (_, plugin) in self._entries[kind].items()}
+
+
+def _failed_plugins_hint() -> str:
+    """Plugins that failed to import may be the ones that provide a missing name: say so."""
+    from core.plugins import load_failures
+
+    failed = [f"{f.name!r} from {f.distribution} ({f.error})" for f in load_failures()]
+    return f"; these plugins failed to import and may provide it: {', '.join(failed)}" if failed else ""
 
 
 def build_registry(pm) -> Registry:

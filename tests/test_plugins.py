@@ -158,6 +158,9 @@ def test_broken_entry_point_is_one_line_and_skipped(tmp_path, monkeypatch, capsy
     assert "plugin 'broken_plugtune_plugin' from broken_plugtune_plugin failed to import" in err
     assert "PLUGTUNE_DISABLE_PLUGINS=broken_plugtune_plugin" in err
     assert [f.name for f in load_failures()] == ["broken_plugtune_plugin"]
+    # A run that needs a name the broken plugin would have provided says which plugin failed.
+    with pytest.raises(PlugtuneError, match=r"unknown evaluator 'its_metric'.*'broken_plugtune_plugin' from broken_plugtune_plugin \(ModuleNotFoundError"):
+        registry.get("evaluator", "its_metric")
 
 
 def test_installed_example_plugin_is_discovered():
@@ -172,3 +175,16 @@ def test_installed_example_plugin_is_discovered():
     assert registry.names("evaluator").get("calibration") == "calibration"
     listing = run_cli("core.plugins")
     assert f"calibration {dist.version} (plugtune-calibration)" in listing.stdout
+
+
+def test_example_plugin_task_runs_from_the_command_line(tiny_model, tiny_data, tmp_path):
+    """`python -m core task=intent_calibrated`: a task and an evaluator from an installed package."""
+    test_installed_example_plugin_is_discovered()  # fails in CI, skips locally, when not installed
+    run_dir = tmp_path / "run"
+    result = run_cli("core", "task=intent_calibrated", *tiny_overrides(tiny_model, *tiny_data), f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["task"] == "intent_calibrated"
+    for model in ("baseline", "finetuned"):
+        assert 0.0 <= results["metrics"][model]["calibration.ece"] <= 1.0
+    assert "calibration" in results["details"]["finetuned"]
