@@ -81,6 +81,7 @@ class ModelConfig:
     embedded_file: Optional[str] = None
     cache_dir: Optional[str] = None  # None: $PLUGTUNE_CACHE, else ~/.cache/plugtune
     dtype: str = "float32"
+    quantization: str = "none"  # none | 4bit | 8bit (QLoRA with bitsandbytes; needs CUDA)
     target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
     notes: str = ""
 
@@ -113,6 +114,8 @@ class TrainConfig:
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
     eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
     threads: Optional[int] = None  # torch CPU threads; None: one per core
+    save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
+    resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
 
 
 @dataclass

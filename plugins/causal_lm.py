@@ -16,6 +16,7 @@ import logging
 
 from core import Example, PlugtuneError, Prediction, hookimpl
 from core.kinds import RunContext
+from core.models import quantization_kwargs
 from core.progress import progress
 from core.registry import get_registry
 from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
@@ -97,7 +98,9 @@ class CausalLmHead(LoraHead):
 
         if ctx.tokenizer is None:
             self.load_tokenizer(ctx)
-        model = AutoModelForCausalLM.from_pretrained(ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype))
+        model = AutoModelForCausalLM.from_pretrained(
+            ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype), **quantization_kwargs(ctx.cfg.model)
+        )
         model.config.pad_token_id = ctx.tokenizer.pad_token_id
         return model
 

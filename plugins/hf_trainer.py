@@ -32,7 +32,10 @@ def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
         logging_first_step=True,  # short runs still get a point on the loss curve
         train_sampling_strategy="group_by_length" if train.group_by_length else "random",
         eval_strategy="no",
-        save_strategy="no",
+        # Checkpoints let a killed run continue (core/checkpoints.py); LoRA ones are small.
+        save_strategy="steps" if train.save_steps else "no",
+        save_steps=train.save_steps or 500,
+        save_total_limit=2,
         report_to=[],
         seed=ctx.cfg.seed,
         data_seed=ctx.cfg.seed,
@@ -54,10 +57,11 @@ def training_arguments(ctx: RunContext, output_dir: str):
     return TrainingArguments(**training_kwargs(ctx, output_dir))
 
 
-def run_training(trainer, train_dataset, configured_epochs: float) -> TrainResult:
-    """Run a transformers Trainer; report its time, example/token counts and loss log."""
+def run_training(trainer, train_dataset, configured_epochs: float, resume_from: str | None = None) -> TrainResult:
+    """Run a transformers Trainer (continuing from ``resume_from`` when given); report its time,
+    example/token counts and loss log."""
     start = time.perf_counter()
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
     epochs = output.metrics.get("epoch", configured_epochs)
     tokens_per_epoch = sum(len(row["input_ids"]) for row in train_dataset)
@@ -81,7 +85,7 @@ class HfTrainer:
             data_collator=head.collator(ctx),
             processing_class=ctx.tokenizer,
         )
-        return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs))
+        return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 
 
 @hookimpl

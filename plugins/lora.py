@@ -112,7 +112,13 @@ class LoraHead:
 
     def load(self, ctx: RunContext):
         self.load_tokenizer(ctx)
-        return wrap_with_lora(ctx, self.load_base(ctx), self.task_type)
+        model = self.load_base(ctx)
+        if str(ctx.cfg.model.quantization) != "none":
+            # QLoRA: fp32 norms and output layer, input gradients for checkpointing (PEFT's recipe).
+            from peft import prepare_model_for_kbit_training
+
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=ctx.cfg.train.gradient_checkpointing)
+        return wrap_with_lora(ctx, model, self.task_type)
 
     def save_adapter(self, ctx: RunContext, model, path) -> None:
         model.save_pretrained(str(path))

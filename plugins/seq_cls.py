@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from core import Example, Prediction, hookimpl
 from core.kinds import RunContext
+from core.models import quantization_kwargs
 from core.progress import progress
 from core.registry import get_registry
 from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
 
 
-def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto"):
-    """Load the base model with a classification layer sized for ``labels``."""
+def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto", **load_kwargs):
+    """Load the base model with a classification layer sized for ``labels`` (``load_kwargs`` go
+    to ``from_pretrained``, e.g. a quantization config)."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -30,6 +32,7 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             dtype=resolve_dtype(dtype),
+            **load_kwargs,
         )
     finally:
         hf_logging.set_verbosity(verbosity)
@@ -55,7 +58,9 @@ class SeqClsHead(LoraHead):
 
         if ctx.tokenizer is None:
             self.load_tokenizer(ctx)
-        model = load_classifier(ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype)
+        model = load_classifier(
+            ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype, **quantization_kwargs(ctx.cfg.model)
+        )
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
         return model

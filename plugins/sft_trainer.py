@@ -119,7 +119,7 @@ class SftTrainer:
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
         trainer = self.build(ctx, model, head, train_dataset, eval_dataset)
-        return run_training(trainer, trainer.train_dataset, float(ctx.cfg.train.epochs))
+        return run_training(trainer, trainer.train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 
 
 @hookimpl

@@ -1,0 +1,53 @@
+"""`python -m core.doctor`, model availability checks, and QLoRA's fail-fast on CPU."""
+
+import pytest
+import torch
+
+from conftest import run_cli, tiny_overrides
+from core.errors import PlugtuneError
+from core.models import check_quantization, model_availability
+from core.testing import compose_config
+
+
+def test_doctor_prints_stack_hardware_models_and_plugins():
+    result = run_cli("core.doctor")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for section in ("== stack", "== hardware", "== models", "== plugins"):
+        assert section in out
+    assert f"torch                    {torch.__version__}" in out
+    assert f"torch threads {torch.get_num_threads()}" in out
+    lines = {line.split()[1]: line.split()[0] for line in out.splitlines() if line.strip().startswith(("ok ", "missing "))}
+    assert lines["smollm2-135m"] == "ok"  # the embedded model ships in an installed package
+    assert set(lines) >= {"qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-4b", "qwen1.5-1.8b-chat", "deepseek-r1-distill-qwen-1.5b"}
+    assert "macro_f1 " in out and "(builtin)" in out
+
+
+def test_model_availability_never_downloads_and_names_the_fix(tmp_path, tiny_model):
+    cfg = compose_config(["model=qwen2.5-1.5b", f"model.path={tmp_path / 'nowhere'}"]).model
+    assert model_availability(cfg) == (False, f"model.path {tmp_path / 'nowhere'} has no config.json")
+    cfg = compose_config(["model=qwen2.5-1.5b", f"model.path={tiny_model}"]).model
+    assert model_availability(cfg) == (True, f"model.path {tiny_model}")
+    cfg = compose_config(["model=qwen2.5-1.5b", "model.source=local"]).model
+    assert model_availability(cfg) == (False, "source=local but model.path is not set")
+
+
+def test_quantization_needs_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for choice in ("4bit", "8bit"):
+        with pytest.raises(PlugtuneError, match=f"model.quantization={choice} needs a CUDA GPU .* run with model.quantization=none"):
+            check_quantization(compose_config([f"model.quantization={choice}"]).model)
+    check_quantization(compose_config().model)  # none: nothing to check
+    with pytest.raises(PlugtuneError, match="'3bit' is not one of none, 4bit, 8bit"):
+        check_quantization(compose_config(["model.quantization=3bit"]).model)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU-only message; a GPU machine would start QLoRA")
+def test_4bit_on_cpu_fails_in_one_line_before_loading(tiny_model, tiny_data, tmp_path):
+    result = run_cli("core", "model.quantization=4bit", *tiny_overrides(tiny_model, *tiny_data), f"hydra.run.dir={tmp_path}/run")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: model.quantization=4bit needs a CUDA GPU (bitsandbytes kernels) and this machine has none; "
+        "run with model.quantization=none"
+    ]
+    assert not (tmp_path / "run" / "results.json").exists()

@@ -1,0 +1,106 @@
+"""Checkpoints, resume after SIGKILL, and determinism."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import REPO, tiny_overrides
+from core.checkpoints import find_resume_checkpoint, latest_checkpoint
+from core.errors import PlugtuneError
+from core.pipeline import run
+from core.testing import compose_config, tiny_intent_data
+
+
+def make_checkpoint(run_dir: Path, step: int, complete: bool = True) -> Path:
+    path = run_dir / "checkpoints" / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    if complete:
+        (path / "trainer_state.json").write_text("{}")
+    return path
+
+
+def record_overrides(run_dir: Path, overrides: list[str]) -> None:
+    (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
+
+
+def test_latest_checkpoint_skips_incomplete_ones(tmp_path):
+    assert latest_checkpoint(tmp_path) is None
+    make_checkpoint(tmp_path, 4)
+    make_checkpoint(tmp_path, 10)
+    make_checkpoint(tmp_path, 12, complete=False)  # killed while saving
+    assert latest_checkpoint(tmp_path).name == "checkpoint-10"
+
+
+def test_resume_true_finds_the_unfinished_sibling_run_with_the_same_overrides(tmp_path):
+    cfg = compose_config(["train.resume=true"])
+    crashed, finished, other, current = (tmp_path / n for n in ("crashed", "finished", "other", "current"))
+    record_overrides(crashed, ["task=intent", "train.lr=1e-3"])
+    make_checkpoint(crashed, 8)
+    record_overrides(finished, ["task=intent", "train.lr=1e-3"])
+    make_checkpoint(finished, 9)
+    (finished / "results.json").write_text("{}")
+    record_overrides(other, ["task=intent", "train.lr=5e-3"])
+    make_checkpoint(other, 20)
+    record_overrides(current, ["task=intent", "train.lr=1e-3", "train.resume=true"])
+    assert find_resume_checkpoint(cfg, current) == crashed / "checkpoints" / "checkpoint-8"
+    # without train.resume only the run's own directory counts
+    assert find_resume_checkpoint(compose_config(), current) is None
+    record_overrides(current, ["task=intent", "train.lr=2e-3", "train.resume=true"])
+    with pytest.raises(PlugtuneError, match="train.resume=true: no unfinished run"):
+        find_resume_checkpoint(cfg, current)
+
+
+def test_same_seed_and_config_give_the_same_metrics(tiny_model, tiny_data, tmp_path):
+    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data))
+    first, second = run(cfg, tmp_path / "a"), run(cfg, tmp_path / "b")
+    assert first["metrics"] == second["metrics"]
+    assert (tmp_path / "a/predictions.jsonl").read_text() == (tmp_path / "b/predictions.jsonl").read_text()
+
+
+def start_cli(args: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "PLUGTUNE_PROGRESS": "0"}
+    return subprocess.Popen([sys.executable, "-m", "core", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_sigkill_mid_training_then_rerun_resumes_to_the_same_metrics(tiny_model, tmp_path):
+    train, eval_ = tiny_intent_data(tmp_path / "data", per_label=40)  # 200 rows: 25 steps an epoch
+    args = tiny_overrides(tiny_model, train, eval_) + ["train.epochs=8", "train.save_steps=10", "train.logging_steps=5"]
+    killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
+
+    process = start_cli([*args, f"hydra.run.dir={killed_dir}"])
+    deadline = time.time() + 300
+    while latest_checkpoint(killed_dir) is None or latest_checkpoint(killed_dir).name == "checkpoint-10":
+        assert process.poll() is None, "the run ended before it could be killed:\n" + process.stdout.read()
+        assert time.time() < deadline, "no checkpoint after 300 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = latest_checkpoint(killed_dir).name
+    assert not (killed_dir / "results.json").exists() and not (killed_dir / "adapter").exists()
+
+    resumed = subprocess.run([sys.executable, "-m", "core", *args, f"hydra.run.dir={killed_dir}"], cwd=REPO,
+                             capture_output=True, text=True, env={**os.environ, "PLUGTUNE_PROGRESS": "0"})
+    assert resumed.returncode == 0, resumed.stderr
+    clean = subprocess.run([sys.executable, "-m", "core", *args, f"hydra.run.dir={clean_dir}"], cwd=REPO,
+                           capture_output=True, text=True, env={**os.environ, "PLUGTUNE_PROGRESS": "0"})
+    assert clean.returncode == 0, clean.stderr
+
+    resumed_results = json.loads((killed_dir / "results.json").read_text())
+    clean_results = json.loads((clean_dir / "results.json").read_text())
+    assert resumed_results["train"]["resumed_from"].endswith(killed_at)
+    assert clean_results["train"]["resumed_from"] is None
+    for model in ("baseline", "finetuned"):
+        for name, value in clean_results["metrics"][model].items():
+            assert resumed_results["metrics"][model][name] == pytest.approx(value, abs=1e-6), (model, name)
+    probabilities = lambda d: [json.loads(l)["probability"] for l in (d / "predictions.jsonl").read_text().splitlines()]  # noqa: E731
+    assert probabilities(killed_dir) == pytest.approx(probabilities(clean_dir), abs=1e-4)
+    assert not (killed_dir / "checkpoints").exists()  # removed once the adapter is saved
