@@ -40,6 +40,8 @@ def run_task(cfg: DictConfig, run_dir: Path) -> float:
         print(inspect(cfg, Plugins.resolve(cfg)))
         return 0.0
     results = run(cfg, run_dir)
+    if results is None:  # a DDP rank other than 0: rank 0 reports
+        return math.nan
     print_summary(results, run_dir)
     return main_metric(results)
 

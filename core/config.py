@@ -116,6 +116,9 @@ class TrainConfig:
     threads: Optional[int] = None  # torch CPU threads; None: one per core
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
     resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
+    # Multi-GPU engines, passed through to the Trainer (need CUDA; see README "More than one process"):
+    deepspeed: Optional[str] = None  # a DeepSpeed JSON config file, e.g. ZeRO-2
+    fsdp: Optional[str] = None  # FSDP options, e.g. "full_shard auto_wrap"
 
 
 @dataclass
@@ -144,5 +147,14 @@ def _shipped_data(relative: str) -> str:
     return str(Path(__file__).resolve().parent.parent / "data" / relative)
 
 
+def _run_stamp() -> str:
+    """``${plugtune_stamp:}``: the run directory's timestamp, the same on every rank of a DDP run."""
+    from core.distributed import run_stamp
+
+    return run_stamp()
+
+
 if not OmegaConf.has_resolver("plugtune_data"):
     OmegaConf.register_new_resolver("plugtune_data", _shipped_data)
+if not OmegaConf.has_resolver("plugtune_stamp"):
+    OmegaConf.register_new_resolver("plugtune_stamp", _run_stamp)

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from core.checkpoints import CHECKPOINT_DIR, find_resume_checkpoint
 from core.data import load_data
+from core.distributed import is_main_process
 from core.errors import PlugtuneError
 from core.kinds import RunContext
 from core.models import check_quantization, resolve_model_dir
@@ -80,14 +81,16 @@ def configure_threads(cfg) -> None:
     torch.set_num_threads(threads)
 
 
-def run(cfg, run_dir: Path) -> dict:
-    """Run the task described by ``cfg`` into ``run_dir`` and return the ``results.json`` dict."""
+def run(cfg, run_dir: Path) -> dict | None:
+    """Run the task described by ``cfg`` into ``run_dir`` and return the ``results.json`` dict
+    (None on DDP ranks other than 0, which train and write nothing)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     plugins = Plugins.resolve(cfg)
     check_quantization(cfg.model)
     hook = get_plugin_manager().hook
-    hook.on_run_start(cfg=cfg, run_dir=run_dir)
+    if is_main_process():
+        hook.on_run_start(cfg=cfg, run_dir=run_dir)
 
     data = load_data(cfg, plugins.data_format)
     log.info("data: %d train rows, %d eval rows", len(data.train), len(data.eval))
@@ -110,13 +113,17 @@ def run(cfg, run_dir: Path) -> dict:
     encoded_eval = head.encode(ctx, data.eval)  # encoded once, used for both evaluations
     truncated = count_truncated({"train": encoded_train, "eval": encoded_eval}, cfg.task.max_length)
 
-    # LoRA starts as a no-op (B = 0), so the wrapped model before training is the base model.
-    predictions = {"baseline": head.predict(ctx, model, encoded_eval, data.eval, "baseline")}
-    metrics, evals = {}, {}
-    metrics["baseline"], evals["baseline"] = evaluate(plugins.evaluators, predictions["baseline"], ctx)
-    hook.on_metrics(model="baseline", metrics=metrics["baseline"], run_dir=run_dir)
+    main = is_main_process()
+    predictions, metrics, evals = {}, {}, {}
+    if main:  # other DDP ranks only train; rank 0 evaluates on the whole eval set
+        # LoRA starts as a no-op (B = 0), so the wrapped model before training is the base model.
+        predictions["baseline"] = head.predict(ctx, model, encoded_eval, data.eval, "baseline")
+        metrics["baseline"], evals["baseline"] = evaluate(plugins.evaluators, predictions["baseline"], ctx)
+        hook.on_metrics(model="baseline", metrics=metrics["baseline"], run_dir=run_dir)
 
     trained = plugins.trainer.train(ctx, model, head, encoded_train, encoded_eval)
+    if not main:
+        return None
     # Save the adapter as soon as it exists: a failure in evaluation must not lose it.
     save_dir_atomic(run_dir / "adapter", lambda tmp: head.save_adapter(ctx, model, tmp))
     shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from core import hookimpl
+from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
 
 
@@ -47,7 +47,30 @@ def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
         fp16=False,
         gradient_checkpointing=train.gradient_checkpointing,
         disable_tqdm=False,
+        **engine_kwargs(train),
     )
+
+
+def engine_kwargs(train) -> dict:
+    """``train.deepspeed`` / ``train.fsdp`` for the Trainer; both need CUDA, so fail here in one
+    line rather than inside accelerate."""
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+
+    kwargs = {}
+    if train.deepspeed:
+        if not Path(train.deepspeed).is_file():
+            raise PlugtuneError(f"train.deepspeed: {train.deepspeed} is not a file; pass a DeepSpeed JSON config")
+        if importlib.util.find_spec("deepspeed") is None:
+            raise PlugtuneError("train.deepspeed needs the deepspeed package: pip install deepspeed")
+        kwargs["deepspeed"] = str(train.deepspeed)
+    if train.fsdp:
+        kwargs["fsdp"] = str(train.fsdp)
+    if kwargs and not torch.cuda.is_available():
+        raise PlugtuneError(f"train.{next(iter(kwargs))} needs CUDA GPUs and this machine has none; remove it to train on CPU")
+    return kwargs
 
 
 def training_arguments(ctx: RunContext, output_dir: str):

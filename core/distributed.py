@@ -1,0 +1,52 @@
+"""Runs launched as several processes (``torchrun``, ``accelerate launch``): DDP on the
+existing engines, so plugtune only has to agree on two things.
+
+* One run directory for every rank. Hydra's ``${now:}`` is read in each process, a few
+  milliseconds apart, so the run dir uses ``${plugtune_stamp:}``: the launcher's start time,
+  which every rank on a node shares. Runs over several nodes set ``hydra.run.dir`` explicitly.
+* Rank 0 alone evaluates and writes reports, plots and the adapter; every rank trains.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from pathlib import Path
+
+STAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
+
+
+def world_size() -> int:
+    """Processes in this run (``WORLD_SIZE``, set by torchrun and accelerate; 1 otherwise)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    """This process's global rank (0 in a single-process run)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main_process() -> bool:
+    """Whether this process writes the run's outputs."""
+    return rank() == 0
+
+
+def _process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        started_ticks = int(fields[19])  # field 22 of stat, counted after the ")" of the name
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+    return boot + started_ticks / os.sysconf("SC_CLK_TCK")
+
+
+@functools.lru_cache(maxsize=1)
+def run_stamp() -> str:
+    """The run directory's timestamp: now, or the launcher's start time under torchrun."""
+    started = None
+    if world_size() > 1:
+        started = _process_start_time(os.getppid())  # the launcher all local ranks share
+    return time.strftime(STAMP_FORMAT, time.localtime(started if started is not None else time.time()))
