@@ -44,7 +44,7 @@ def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
         use_cpu=not on_gpu,
         # bf16 autocast only where the hardware has it; on CPU without AMX it is slower than fp32.
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
-        fp16=False,
+        fp16=on_gpu and not torch.cuda.is_bf16_supported(),  # older GPUs: fp16 with loss scaling
         gradient_checkpointing=train.gradient_checkpointing,
         disable_tqdm=False,
         **engine_kwargs(train),

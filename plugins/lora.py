@@ -17,12 +17,13 @@ TARGET_PRESETS = {
 
 
 def resolve_dtype(name: str):
-    """``auto`` is bf16 on a GPU that supports it, else fp32 (CPU bf16 is slow without AMX)."""
+    """``auto`` is bf16 on a GPU that supports it, fp16 on an older GPU, else fp32 (CPU bf16 is
+    slow without AMX). PEFT keeps the LoRA weights themselves in fp32 either way."""
     import torch
 
     if name == "auto":
-        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
+        if torch.cuda.is_available():
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     dtype = getattr(torch, name, None)
     if not isinstance(dtype, torch.dtype):
