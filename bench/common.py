@@ -1,0 +1,56 @@
+"""What every benchmark shares: run each variant in its own process (so peak memory is its
+own), collect the JSON it prints, and print a table with ratios against a reference variant."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def emit(result: dict) -> None:
+    """Print a variant's figures where the driver finds them."""
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def run_variant(script: str, variant: str, extra: list[str]) -> dict:
+    """Run ``python SCRIPT --variant NAME`` in a fresh process and return the figures it emitted."""
+    env = {**os.environ, "PLUGTUNE_PROGRESS": "0", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, script, "--variant", variant, *extra], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"variant {variant} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+def print_table(rows: list[dict], columns: list[tuple[str, str, str]], reference: str) -> None:
+    """Markdown table: one row per variant; ``columns`` are (key, header, format). Every numeric
+    column also gets its ratio to the ``reference`` variant, so figures compare side by side."""
+    ref = next(r for r in rows if r["variant"] == reference)
+    header = ["variant"] + [h for _, h, _ in columns]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        cells = [row["variant"]]
+        for key, _, fmt in columns:
+            value = row.get(key)
+            if value is None:
+                cells.append("")
+                continue
+            cell = format(value, fmt)
+            if isinstance(value, (int, float)) and ref.get(key) and row is not ref:
+                cell += f" ({value / ref[key]:.2f}×)"
+            cells.append(cell)
+        print("| " + " | ".join(cells) + " |")

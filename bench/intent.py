@@ -1,0 +1,114 @@
+"""Intent classification: plugtune's `task=intent` default against W1's recipe, literally.
+
+W1 (WORKFLOWS.md): AutoModelForSequenceClassification, LoRA r=8 alpha=16 on q_proj+v_proj,
+HF Trainer, batch 1, every row padded to max_length 64, fp32, 1 epoch, lr 2e-5. Both train on
+the shipped intent data with the embedded model and are scored on the shipped test split. W1's
+per-epoch eval/save is left out of its timed training (it would only slow it further).
+
+    python bench/intent.py                    # full data (~15 min on 2 CPU cores)
+    python bench/intent.py --train-rows 200   # a quick look at speed only
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from common import emit, peak_rss_mib, print_table, run_variant
+
+LABELS = ["fraud_risk", "refund", "balance", "card_lost", "other"]
+
+
+def plugtune_variant(train_rows: int | None) -> dict:
+    from core.pipeline import run
+    from core.testing import compose_config
+
+    overrides = ["task=intent"] + ([f"data.max_train_rows={train_rows}"] if train_rows else [])
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = run(compose_config(overrides), Path(tmp) / "run")
+    train = results["train"]
+    return {
+        "train_examples": train["examples"], "train_seconds": train["seconds"],
+        "examples_per_second": train["examples"] / train["seconds"],
+        "wall_seconds": time.perf_counter() - started, "peak_rss_mib": peak_rss_mib(),
+        "macro_f1": results["metrics"]["finetuned"]["macro_f1"],
+    }
+
+
+def w1_variant(train_rows: int | None) -> dict:
+    import json
+
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model
+    from sklearn.metrics import f1_score
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    from core.models import embedded_model_dir
+    from core.testing import compose_config
+
+    started = time.perf_counter()
+    model_dir = embedded_model_dir(compose_config().model)
+    data = Path(__file__).resolve().parent.parent / "data" / "intent"
+    read = lambda name: [json.loads(line) for line in (data / name).read_text(encoding="utf-8").splitlines()]  # noqa: E731
+    train_rows_list = [r for r in read("train.jsonl") if r["label"] in LABELS][: train_rows or None]
+    test_rows = [r for r in read("test.jsonl") if r["label"] in LABELS]
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    label2id = {label: i for i, label in enumerate(LABELS)}
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id, dtype=torch.float32)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
+    model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=8, lora_alpha=16, lora_dropout=0.05,
+                                             target_modules=["q_proj", "v_proj"], bias="none"))
+
+    def encode(rows):
+        encoded = tokenizer([r["text"] for r in rows], truncation=True, padding="max_length", max_length=64)
+        return Dataset.from_dict({**encoded, "labels": [label2id[r["label"]] for r in rows]})
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=1, num_train_epochs=1, learning_rate=2e-5,
+                                 weight_decay=0.01, eval_strategy="no", save_strategy="no", report_to=[], use_cpu=True,
+                                 disable_tqdm=True, seed=42)
+        trainer = Trainer(model=model, args=args, train_dataset=encode(train_rows_list))
+        train_started = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - train_started
+        logits = trainer.predict(encode(test_rows)).predictions
+    predicted = logits.argmax(-1).tolist()
+    truth = [label2id[r["label"]] for r in test_rows]
+    return {
+        "train_examples": len(train_rows_list), "train_seconds": train_seconds,
+        "examples_per_second": len(train_rows_list) / train_seconds,
+        "wall_seconds": time.perf_counter() - started, "peak_rss_mib": peak_rss_mib(),
+        "macro_f1": f1_score(truth, predicted, average="macro", labels=list(range(len(LABELS))), zero_division=0),
+    }
+
+
+VARIANTS = {"plugtune": plugtune_variant, "w1": w1_variant}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", choices=VARIANTS)
+    parser.add_argument("--train-rows", type=int, default=None)
+    args = parser.parse_args()
+    if args.variant:
+        emit(VARIANTS[args.variant](args.train_rows))
+        return
+    extra = ["--train-rows", str(args.train_rows)] if args.train_rows else []
+    rows = [{"variant": name, **run_variant(__file__, name, extra)} for name in ("w1", "plugtune")]
+    print_table(rows, [
+        ("train_examples", "train examples", "d"), ("examples_per_second", "train examples/s", ".2f"),
+        ("train_seconds", "train s", ".1f"), ("wall_seconds", "whole run s", ".1f"),
+        ("peak_rss_mib", "peak RSS MiB", ".0f"), ("macro_f1", "macro-F1", ".4f"),
+    ], reference="w1")
+
+
+if __name__ == "__main__":
+    main()

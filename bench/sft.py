@@ -1,0 +1,159 @@
+"""Generative fine-tuning speed: plugtune's `task=qa` / `task=toolcall` training against W4's
+recipe literally and against plain TRL `SFTTrainer` with its default settings.
+
+All three train the same tokenised rows of the shipped data (plugtune's chat/alpaca rendering,
+loss on the answer tokens only: equal loss masking) on the embedded model for one epoch:
+
+* plugtune: the task's defaults (LoRA r16 on every linear layer of the last 12 blocks, batch 8,
+  rows grouped by length, loss computed on answer positions only);
+* W4 (WORKFLOWS.md): LoRA r=8 alpha=32 dropout 0.1 on all attention and MLP projections of every
+  block, DataCollatorForSeq2Seq, batch 4 x accumulation 4, lr 1e-4, gradient checkpointing, fp32;
+* TRL defaults: `SFTTrainer(model, args=SFTConfig(output_dir, num_train_epochs=1, use_cpu=True,
+  completion_only_loss=True), peft_config=<plugtune's LoRA config>)`, everything else as TRL
+  ships it (bf16 autocast and gradient checkpointing on). `use_cpu` because TRL refuses bf16 on a
+  CPU without it; `completion_only_loss` because TRL trains pre-tokenised rows on every token
+  otherwise, and the comparison is at equal loss masking;
+* TRL matched: the same, with plugtune's trainer settings (fp32, no gradient checkpointing,
+  batch 8, grouped by length), so the gap left is plugtune's loss on answer positions only.
+
+Tokens/s counts non-padding tokens of the training rows.
+
+    python bench/sft.py                  # 64 rows of each task (~15 min on 2 CPU cores)
+    python bench/sft.py --train-rows 16  # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from common import emit, peak_rss_mib, print_table, run_variant
+
+W4_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def prepare(task: str, train_rows: int, tmp: str):
+    """Config, context, head and tokenised training rows for ``task`` (no model loaded yet)."""
+    from core.data import load_data
+    from core.kinds import RunContext
+    from core.models import resolve_model_dir
+    from core.pipeline import Plugins, configure_threads
+    from core.testing import compose_config
+
+    cfg = compose_config([f"task={task}", f"data.max_train_rows={train_rows}", "train.epochs=1", "train.save_steps=null"])
+    configure_threads(cfg)
+    plugins = Plugins.resolve(cfg)
+    data = load_data(cfg, plugins.data_format)
+    ctx = RunContext(cfg=cfg, run_dir=Path(tmp), model_dir=resolve_model_dir(cfg.model), labels=[])
+    plugins.head.load_tokenizer(ctx)
+    return cfg, ctx, plugins, plugins.head.encode(ctx, data.train)
+
+
+def figures(rows: list[dict], seconds: float) -> dict:
+    tokens = sum(len(r["input_ids"]) for r in rows)
+    answer_tokens = sum(sum(r["completion_mask"]) for r in rows)
+    return {"rows": len(rows), "tokens": tokens, "answer_tokens": answer_tokens, "train_seconds": seconds,
+            "tokens_per_second": tokens / seconds, "peak_rss_mib": peak_rss_mib()}
+
+
+def plugtune_variant(task: str, train_rows: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
+        model = plugins.head.load(ctx)
+        result = plugins.trainer.train(ctx, model, plugins.head, rows, None)
+        final_loss = [r["train_loss"] for r in result.log_history if "train_loss" in r][-1]
+    return {**figures(rows, result.seconds), "final_train_loss": final_loss}
+
+
+def labelled(rows: list[dict]):
+    """Rows as W4's script builds them: input_ids, attention_mask, labels -100 outside the answer."""
+    from datasets import Dataset
+
+    return Dataset.from_list([
+        {"input_ids": r["input_ids"], "attention_mask": [1] * len(r["input_ids"]),
+         "labels": [t if m else -100 for t, m in zip(r["input_ids"], r["completion_mask"])]}
+        for r in rows
+    ])
+
+
+def w4_variant(task: str, train_rows: int) -> dict:
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
+        model = plugins.head.load_base(ctx)
+        model.enable_input_require_grads()  # what W4 scripts do for gradient checkpointing with LoRA
+        model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=32, lora_dropout=0.1,
+                                                 target_modules=W4_TARGETS, bias="none"))
+        args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=4, gradient_accumulation_steps=4,
+                                 num_train_epochs=1, learning_rate=1e-4, gradient_checkpointing=True, logging_steps=1,
+                                 save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, seed=42)
+        trainer = Trainer(model=model, args=args, train_dataset=labelled(rows),
+                          data_collator=DataCollatorForSeq2Seq(ctx.tokenizer, padding=True, label_pad_token_id=-100))
+        started = time.perf_counter()
+        output = trainer.train()
+        seconds = time.perf_counter() - started
+    return {**figures(rows, seconds), "final_train_loss": output.training_loss}
+
+
+def trl_variant(task: str, train_rows: int, **settings) -> dict:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from plugins.lora import build_lora_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
+        model = plugins.head.load_base(ctx)
+        dataset = Dataset.from_list([{"input_ids": r["input_ids"], "completion_mask": r["completion_mask"]} for r in rows])
+        args = SFTConfig(output_dir=tmp, num_train_epochs=1, report_to=[], disable_tqdm=True, use_cpu=True,
+                         completion_only_loss=True, **settings)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=ctx.tokenizer,
+                             peft_config=build_lora_config(ctx, "CAUSAL_LM", model))
+        started = time.perf_counter()
+        output = trainer.train()
+        seconds = time.perf_counter() - started
+    return {**figures(rows, seconds), "final_train_loss": output.training_loss,
+            "note": f"bf16={trainer.args.bf16} gradient_checkpointing={trainer.args.gradient_checkpointing} "
+                    f"batch={trainer.args.per_device_train_batch_size}"}
+
+
+def trl_matched_variant(task: str, train_rows: int) -> dict:
+    """TRL with plugtune's trainer settings (fp32, no checkpointing, same batch and grouping): what
+    is left between the two is plugtune's answer-positions-only loss."""
+    return trl_variant(task, train_rows, bf16=False, gradient_checkpointing=False, per_device_train_batch_size=8,
+                       train_sampling_strategy="group_by_length", learning_rate=1e-3, lr_scheduler_type="cosine",
+                       warmup_steps=0.05, weight_decay=0.0, seed=42, data_seed=42)
+
+
+VARIANTS = {"plugtune": plugtune_variant, "w4": w4_variant, "trl-defaults": trl_variant, "trl-matched": trl_matched_variant}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", choices=VARIANTS)
+    parser.add_argument("--task", choices=["qa", "toolcall"], nargs="+", default=["qa", "toolcall"])
+    parser.add_argument("--train-rows", type=int, default=64)
+    args = parser.parse_args()
+    if args.variant:
+        emit(VARIANTS[args.variant](args.task[0], args.train_rows))
+        return
+    for task in args.task:
+        extra = ["--task", task, "--train-rows", str(args.train_rows)]
+        rows = [{"variant": name, **run_variant(__file__, name, extra)} for name in ("w4", "trl-defaults", "trl-matched", "plugtune")]
+        print(f"\ntask={task}, {args.train_rows} rows, 1 epoch")
+        print_table(rows, [
+            ("tokens", "tokens", "d"), ("tokens_per_second", "train tokens/s", ".1f"),
+            ("train_seconds", "train s", ".1f"), ("peak_rss_mib", "peak RSS MiB", ".0f"),
+            ("final_train_loss", "mean train loss", ".3f"),
+        ], reference="w4")
+        for row in rows:
+            if row.get("note"):
+                print(f"{row['variant']}: {row['note']}")
+
+
+if __name__ == "__main__":
+    main()
