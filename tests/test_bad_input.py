@@ -1,6 +1,5 @@
 """Bad input gives one clear line, exit status 2, no traceback and no adapter."""
 
-import json
 import time
 from pathlib import Path
 

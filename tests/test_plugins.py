@@ -3,7 +3,6 @@
 import importlib.metadata
 import json
 import os
-import sys
 import textwrap
 from pathlib import Path
 

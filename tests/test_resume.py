@@ -72,8 +72,8 @@ def start_cli(args: list[str]) -> subprocess.Popen:
 
 
 def test_sigkill_mid_training_then_rerun_resumes_to_the_same_metrics(tiny_model, tmp_path):
-    train, eval_ = tiny_intent_data(tmp_path / "data", per_label=40)  # 200 rows: 25 steps an epoch
-    args = tiny_overrides(tiny_model, train, eval_) + ["train.epochs=8", "train.save_steps=10", "train.logging_steps=5"]
+    train, eval_ = tiny_intent_data(tmp_path / "data", per_label=24)  # 120 rows: 15 steps an epoch
+    args = tiny_overrides(tiny_model, train, eval_) + ["train.epochs=5", "train.save_steps=10", "train.logging_steps=5"]
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
 
     process = start_cli([*args, f"hydra.run.dir={killed_dir}"])
