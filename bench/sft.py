@@ -18,7 +18,7 @@ loss on the answer tokens only: equal loss masking) on the embedded model for on
 
 Tokens/s counts non-padding tokens of the training rows.
 
-    python bench/sft.py                  # 64 rows of each task (~15 min on 2 CPU cores)
+    python bench/sft.py                  # 64 rows of each task (~20 min on 2 CPU cores)
     python bench/sft.py --train-rows 16  # a smoke run
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from common import emit, peak_rss_mib, print_table, run_variant
 
-TRL_DEFAULTS_MAX_ROWS = 16
+TRL_DEFAULTS_MAX_ROWS = 8
 W4_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
