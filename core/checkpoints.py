@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from core.errors import PlugtuneError
+from core.rundir import read_overrides
 
 CHECKPOINT_DIR = "checkpoints"
 log = logging.getLogger("plugtune")
@@ -31,12 +32,10 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def _run_overrides(run_dir: Path) -> list[str] | None:
     """The command-line overrides Hydra recorded for a run, without ``train.resume``."""
-    from omegaconf import OmegaConf
-
-    path = Path(run_dir) / ".hydra" / "overrides.yaml"
-    if not path.is_file():
+    overrides = read_overrides(run_dir)
+    if overrides is None:
         return None
-    return sorted(o for o in OmegaConf.load(path) if not str(o).lstrip("+~").startswith("train.resume="))
+    return sorted(o for o in overrides if not o.lstrip("+~").startswith("train.resume="))
 
 
 def find_resume_checkpoint(cfg, run_dir: Path) -> Path | None:
@@ -48,14 +47,14 @@ def find_resume_checkpoint(cfg, run_dir: Path) -> Path | None:
     if not cfg.train.resume:
         return None
     wanted = _run_overrides(run_dir)
-    unfinished = [
-        d for d in run_dir.parent.iterdir()
-        if d.is_dir() and d != run_dir and not (d / "results.json").exists() and latest_checkpoint(d)
-        and _run_overrides(d) == wanted
+    candidates = [
+        latest_checkpoint(d) for d in run_dir.parent.iterdir()
+        if d.is_dir() and d != run_dir and not (d / "results.json").exists() and _run_overrides(d) == wanted
     ]
+    unfinished = [checkpoint for checkpoint in candidates if checkpoint is not None]
     if not unfinished:
         raise PlugtuneError(
             f"train.resume=true: no unfinished run with checkpoints and the same overrides under {run_dir.parent}; "
             f"re-run the crashed command exactly, or pass its directory as hydra.run.dir=DIR"
         )
-    return latest_checkpoint(max(unfinished, key=lambda d: latest_checkpoint(d).stat().st_mtime))
+    return max(unfinished, key=lambda checkpoint: checkpoint.stat().st_mtime)

@@ -60,10 +60,10 @@ def model_lines() -> list[str]:
     from omegaconf import OmegaConf
 
     from core.config import ModelConfig
-    from core.models import model_availability
+    from core.models import hub_offline, model_availability
 
     lines = []
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
+    offline = hub_offline()
     lines.append(f"HF_HUB_OFFLINE {'set: no downloads' if offline else 'not set'}; "
                  f"PLUGTUNE_CACHE {os.environ.get('PLUGTUNE_CACHE', '(default ~/.cache/plugtune)')}")
     for path in sorted((Path(__file__).resolve().parent.parent / "conf" / "model").glob("*.yaml")):

@@ -21,10 +21,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.rundir import write_text_atomic
+from core.rundir import OVERRIDES_FILE, read_overrides, write_text_atomic
 
 FAILED_FILE = "failed.json"
-OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 CSV_COLUMNS = ["rank", "job", "status", "main_metric", "baseline", "finetuned", "train_seconds", "overrides", "report", "error"]
 
 
@@ -52,13 +51,6 @@ def parse_overrides(lines: list[str]) -> dict[str, str]:
     return parsed
 
 
-def _read_overrides(job_dir: Path) -> dict[str, str]:
-    from omegaconf import OmegaConf
-
-    path = job_dir / OVERRIDES_FILE
-    return parse_overrides(list(OmegaConf.load(path))) if path.is_file() else {}
-
-
 def _metric(metrics: dict, name: str) -> float | None:
     value = metrics.get(name)
     return float(value) if isinstance(value, (int, float)) else None
@@ -66,7 +58,7 @@ def _metric(metrics: dict, name: str) -> float | None:
 
 def read_job(sweep_dir: Path, job_dir: Path) -> JobRow:
     """Read one job directory into a :class:`JobRow`."""
-    row = JobRow(job=job_dir.relative_to(sweep_dir).as_posix(), overrides=_read_overrides(job_dir))
+    row = JobRow(job=job_dir.relative_to(sweep_dir).as_posix(), overrides=parse_overrides(read_overrides(job_dir) or []))
     results_path, failed_path = job_dir / "results.json", job_dir / FAILED_FILE
     if results_path.is_file():
         results = json.loads(results_path.read_text(encoding="utf-8"))

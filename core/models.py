@@ -24,6 +24,11 @@ def cache_root(model_cfg) -> Path:
     return Path(os.path.expanduser(str(root)))
 
 
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` forbids downloads."""
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
+
+
 def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file()
 
@@ -70,7 +75,7 @@ def _hub_model_dir(model_cfg, source: ModelSource) -> str:
     cached = try_to_load_from_cache(model_cfg.hub_id, "config.json")
     if isinstance(cached, str):
         return str(Path(cached).parent)
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False"):
+    if hub_offline():
         raise _missing_weights(model_cfg, "not in the Hugging Face cache and HF_HUB_OFFLINE is set")
     try:
         return snapshot_download(model_cfg.hub_id, etag_timeout=10)

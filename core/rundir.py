@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
+
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename."""
@@ -46,3 +48,11 @@ def save_dir_atomic(path: Path, save: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_overrides(run_dir: Path) -> list[str] | None:
+    """The command-line overrides Hydra recorded for a run, or None when it recorded none."""
+    from omegaconf import OmegaConf
+
+    path = Path(run_dir) / OVERRIDES_FILE
+    return [str(o) for o in OmegaConf.load(path)] if path.is_file() else None
