@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
-from plugins.hf_trainer import run_training, training_kwargs
+from plugins.hf_trainer import ReplayableOrder, run_training, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
@@ -91,10 +91,10 @@ def plain_output_layer(model) -> bool:
 
 
 def trainer_class():
-    """TRL's SFTTrainer with the answer-positions-only loss."""
+    """TRL's SFTTrainer with the answer-positions-only loss and the replayable batch order."""
     from trl import SFTTrainer
 
-    class AnswerLossSFTTrainer(SFTTrainer):
+    class AnswerLossSFTTrainer(ReplayableOrder, SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not plain_output_layer(model):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
