@@ -114,6 +114,9 @@ class TrainConfig:
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
     eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
     threads: Optional[int] = None  # torch CPU threads; None: one per core
+    # Run the frozen blocks below peft.top_layers once instead of every epoch (plugins/frozen_prefix.py):
+    # auto (when training sees a row more than once), true or false.
+    cache_frozen_layers: str = "auto"
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
     resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
     # Multi-GPU engines, passed through to the Trainer (need CUDA; see README "More than one process"):

@@ -38,6 +38,8 @@ class TrainResult:
     examples: int
     tokens: int
     log_history: list[dict[str, Any]] = field(default_factory=list)
+    # Bottom decoder blocks run once instead of every epoch (train.cache_frozen_layers); 0: none.
+    cached_frozen_blocks: int = 0
 
 
 class DataFormat(Protocol):

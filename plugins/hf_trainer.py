@@ -10,6 +10,7 @@ import time
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
+from plugins.frozen_prefix import wanted
 
 
 def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
@@ -121,10 +122,12 @@ class ReplayableOrder:
 
 
 def trainer_class():
-    """transformers' Trainer with the replayable length-grouped order."""
+    """transformers' Trainer with the replayable length-grouped order and the frozen-block cache."""
     from transformers import Trainer
 
-    class PlugtuneTrainer(ReplayableOrder, Trainer):
+    from plugins.frozen_prefix import FrozenPrefixCache
+
+    class PlugtuneTrainer(FrozenPrefixCache, ReplayableOrder, Trainer):
         pass
 
     return PlugtuneTrainer
@@ -143,6 +146,7 @@ def run_training(trainer, train_dataset, configured_epochs: float, resume_from: 
         examples=round(len(train_dataset) * epochs),
         tokens=round(tokens_per_epoch * epochs),
         log_history=list(trainer.state.log_history),
+        cached_frozen_blocks=getattr(trainer, "cached_blocks", 0),
     )
 
 
@@ -156,6 +160,7 @@ class HfTrainer:
             data_collator=head.collator(ctx),
             processing_class=ctx.tokenizer,
         )
+        trainer.cache_frozen_layers = wanted(ctx.cfg.train)
         return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 
 

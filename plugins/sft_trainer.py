@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
+from plugins.frozen_prefix import FrozenPrefixCache, wanted
 from plugins.hf_trainer import ReplayableOrder, run_training, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
@@ -91,10 +92,11 @@ def plain_output_layer(model) -> bool:
 
 
 def trainer_class():
-    """TRL's SFTTrainer with the answer-positions-only loss and the replayable batch order."""
+    """TRL's SFTTrainer with the answer-positions-only loss, the replayable batch order and the
+    frozen-block cache."""
     from trl import SFTTrainer
 
-    class AnswerLossSFTTrainer(ReplayableOrder, SFTTrainer):
+    class AnswerLossSFTTrainer(FrozenPrefixCache, ReplayableOrder, SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not plain_output_layer(model):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -109,13 +111,15 @@ class SftTrainer:
         """The configured SFTTrainer (tests use it to inspect the labels it trains on)."""
         check_packing(ctx, model)
         with_eval = bool(ctx.cfg.train.eval_steps) and eval_dataset is not None
-        return trainer_class()(
+        trainer = trainer_class()(
             model=model,
             args=sft_config(ctx, str(ctx.run_dir / "checkpoints"), with_eval),
             train_dataset=to_dataset(train_dataset),
             eval_dataset=to_dataset(eval_dataset) if with_eval else None,
             processing_class=ctx.tokenizer,
         )
+        trainer.cache_frozen_layers = wanted(ctx.cfg.train)
+        return trainer
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
         trainer = self.build(ctx, model, head, train_dataset, eval_dataset)

@@ -1,0 +1,59 @@
+"""train.cache_frozen_layers: the bottom blocks run once, and training ends where it would without."""
+
+import json
+
+import pytest
+
+from conftest import tiny_overrides
+from core.errors import PlugtuneError
+from core.pipeline import run
+from core.testing import compose_config
+from test_generation_pipeline import CHAT_EVAL, CHAT_TRAIN, chat_row, generation_overrides, write_jsonl
+
+
+def predictions(run_dir):
+    return [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+
+
+def test_intent_with_the_cache_trains_the_same_model(tiny_model, tiny_data, tmp_path):
+    # Tiny model: 2 blocks, LoRA on the top one, so block 1 is the frozen bottom.
+    base = tiny_overrides(tiny_model, *tiny_data) + ["peft.top_layers=1", "train.epochs=3"]
+    cached = run(compose_config(base + ["train.cache_frozen_layers=auto"]), tmp_path / "cached")
+    plain = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
+    assert cached["train"]["cached_frozen_blocks"] == 1 and plain["train"]["cached_frozen_blocks"] == 0
+    for name, value in plain["metrics"]["finetuned"].items():
+        assert cached["metrics"]["finetuned"][name] == pytest.approx(value, abs=1e-6), name
+    assert plain["metrics"]["finetuned"] != plain["metrics"]["baseline"]  # it did train
+    probability = lambda d: [p["probability"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
+    assert probability(tmp_path / "cached") == pytest.approx(probability(tmp_path / "plain"), abs=1e-4)
+    losses = lambda d: [e["loss"] for e in json.loads((d / "train_log.json").read_text()) if "loss" in e]  # noqa: E731
+    assert len(losses(tmp_path / "plain")) >= 3
+    assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
+
+
+def test_sft_with_the_cache_trains_the_same_model(tiny_model, tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
+    eval_ = write_jsonl(tmp_path / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    base = ["task=chat", *generation_overrides(tiny_model, train, eval_), "peft.top_layers=1", "train.epochs=3"]
+    cached = run(compose_config(base + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
+    plain = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
+    assert cached["train"]["cached_frozen_blocks"] == 1 and plain["train"]["cached_frozen_blocks"] == 0
+    losses = lambda d: [e["loss"] for e in json.loads((d / "train_log.json").read_text()) if "loss" in e]  # noqa: E731
+    assert len(losses(tmp_path / "plain")) >= 3
+    assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
+    answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
+    assert answers(tmp_path / "cached") == answers(tmp_path / "plain")
+
+
+def test_auto_leaves_one_epoch_runs_alone_and_all_layer_lora_has_nothing_to_cache(tiny_model, tiny_data, tmp_path):
+    base = tiny_overrides(tiny_model, *tiny_data)
+    one_epoch = run(compose_config(base + ["peft.top_layers=1", "train.epochs=1"]), tmp_path / "one")
+    every_block = run(compose_config(base + ["train.epochs=2", "train.cache_frozen_layers=true"]), tmp_path / "all")
+    assert one_epoch["train"]["cached_frozen_blocks"] == 0
+    assert every_block["train"]["cached_frozen_blocks"] == 0
+
+
+def test_a_bad_setting_is_one_clear_error(tiny_model, tiny_data, tmp_path):
+    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["train.cache_frozen_layers=sometimes"])
+    with pytest.raises(PlugtuneError, match="train.cache_frozen_layers: 'sometimes' is not one of auto, true, false"):
+        run(cfg, tmp_path / "bad")
