@@ -18,6 +18,8 @@ from common import emit, peak_rss_mib, print_table, run_variant
 
 
 def train_once(task: str, train_rows: int, epochs: int, cache: str) -> dict:
+    from transformers import set_seed
+
     from core.data import load_data
     from core.kinds import RunContext
     from core.models import resolve_model_dir
@@ -27,6 +29,7 @@ def train_once(task: str, train_rows: int, epochs: int, cache: str) -> dict:
     cfg = compose_config([f"task={task}", f"data.max_train_rows={train_rows}", f"train.epochs={epochs}",
                           "train.save_steps=null", f"train.cache_frozen_layers={cache}"])
     configure_threads(cfg)
+    set_seed(cfg.seed)  # the classification layer and LoRA A start from the same draw in both variants
     plugins = Plugins.resolve(cfg)
     data = load_data(cfg, plugins.data_format)
     labels = list(cfg.task.labels) if cfg.task.labels else []

@@ -43,8 +43,11 @@ def prepare(task: str, train_rows: int, tmp: str):
     from core.pipeline import Plugins, configure_threads
     from core.testing import compose_config
 
+    from transformers import set_seed
+
     cfg = compose_config([f"task={task}", f"data.max_train_rows={train_rows}", "train.epochs=1", "train.save_steps=null"])
     configure_threads(cfg)
+    set_seed(cfg.seed)  # LoRA A's initial draw, as the pipeline does
     plugins = Plugins.resolve(cfg)
     data = load_data(cfg, plugins.data_format)
     ctx = RunContext(cfg=cfg, run_dir=Path(tmp), model_dir=resolve_model_dir(cfg.model), labels=[])
