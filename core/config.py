@@ -115,7 +115,7 @@ class TrainConfig:
     eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
     threads: Optional[int] = None  # torch CPU threads; None: one per core
     # Run the frozen blocks below peft.top_layers once instead of every epoch (plugins/frozen_prefix.py):
-    # auto (when training sees a row more than once), true or false.
+    # auto (on when training runs more than one epoch), true or false.
     cache_frozen_layers: str = "auto"
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
     resume: bool = False  # also resume the newest unfinished sibling run with the same overrides

@@ -146,8 +146,6 @@ def bottom_states(model, stack, depth: int, input_ids: list[list[int]], batch_si
 
 def pad_states(rows: list, width: int):
     """Right-pad each row's ``[length, hidden]`` states with zeros to ``width`` (pads are masked)."""
-    import torch
-
     out = rows[0].new_zeros(len(rows), width, rows[0].shape[-1])
     for i, states in enumerate(rows):
         out[i, : states.shape[0]] = states

@@ -10,7 +10,7 @@ import time
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
-from plugins.frozen_prefix import wanted
+from plugins.frozen_prefix import FrozenPrefixCache, wanted
 
 
 def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
@@ -124,8 +124,6 @@ class ReplayableOrder:
 def trainer_class():
     """transformers' Trainer with the replayable length-grouped order and the frozen-block cache."""
     from transformers import Trainer
-
-    from plugins.frozen_prefix import FrozenPrefixCache
 
     class PlugtuneTrainer(FrozenPrefixCache, ReplayableOrder, Trainer):
         pass
