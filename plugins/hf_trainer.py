@@ -46,10 +46,21 @@ def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
         # bf16 autocast only where the hardware has it; on CPU without AMX it is slower than fp32.
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
         fp16=on_gpu and not torch.cuda.is_bf16_supported(),  # older GPUs: fp16 with loss scaling
-        gradient_checkpointing=train.gradient_checkpointing,
+        **{checkpointing_argument(): train.gradient_checkpointing},
         disable_tqdm=False,
         **engine_kwargs(train),
     )
+
+
+def checkpointing_argument() -> str:
+    """TrainingArguments' name for activation checkpointing: transformers 5.24 renamed
+    ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on the old name."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
 def engine_kwargs(train) -> dict:
