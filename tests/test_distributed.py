@@ -72,3 +72,18 @@ def test_deepspeed_and_fsdp_pass_through_or_fail_in_one_line(tmp_path, monkeypat
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(PlugtuneError, match="train.fsdp needs CUDA GPUs and this machine has none"):
         engine_kwargs(compose_config(["train.fsdp=full_shard"]).train)
+
+
+def test_train_gradient_checkpointing_reaches_the_trainer_without_a_deprecation_warning(tmp_path):
+    import warnings
+
+    from core.kinds import RunContext
+    from core.testing import compose_config
+    from plugins.hf_trainer import training_arguments
+
+    for value in (True, False):
+        ctx = RunContext(cfg=compose_config([f"train.gradient_checkpointing={str(value).lower()}"]), run_dir=tmp_path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            args = training_arguments(ctx, str(tmp_path / "out"))
+        assert args.gradient_checkpointing is value
