@@ -86,6 +86,8 @@ def w4_variant(task: str, train_rows: int) -> dict:
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
+    from plugins.hf_trainer import checkpointing_argument
+
     with tempfile.TemporaryDirectory() as tmp:
         cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
         model = plugins.head.load_base(ctx)
@@ -93,7 +95,7 @@ def w4_variant(task: str, train_rows: int) -> dict:
         model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=32, lora_dropout=0.1,
                                                  target_modules=W4_TARGETS, bias="none"))
         args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=4, gradient_accumulation_steps=4,
-                                 num_train_epochs=1, learning_rate=1e-4, gradient_checkpointing=True, logging_steps=1,
+                                 num_train_epochs=1, learning_rate=1e-4, logging_steps=1, **{checkpointing_argument(): True},
                                  save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, seed=42)
         trainer = Trainer(model=model, args=args, train_dataset=labelled(rows),
                           data_collator=DataCollatorForSeq2Seq(ctx.tokenizer, padding=True, label_pad_token_id=-100))
@@ -107,7 +109,11 @@ def trl_variant(task: str, train_rows: int, **settings) -> dict:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    from plugins.hf_trainer import checkpointing_argument
     from plugins.lora import build_lora_config
+
+    if "gradient_checkpointing" in settings:  # the name the installed transformers expects
+        settings[checkpointing_argument()] = settings.pop("gradient_checkpointing")
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
