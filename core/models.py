@@ -6,6 +6,8 @@ embedded model is converted once from the GGUF file its pip package ships.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -84,6 +86,35 @@ def _hub_model_dir(model_cfg, source: ModelSource) -> str:
         raise _missing_weights(model_cfg, f"download failed: {reason}") from exc
 
 
+@contextlib.contextmanager
+def gguf_parsed_once():
+    """Within the block, gguf parses each file once and builds each tensor-name table once.
+
+    transformers parses the GGUF file anew for the tokenizer, the config and the weights, and
+    rebuilds gguf's tensor-name table for every module it maps; on the embedded model that was
+    ~20 of the ~30 s a conversion took (on a 2-core CPU), time the user's first run pays. Both
+    are pure functions of their arguments and the readers are read-only memory maps, so
+    sharing them changes nothing in the result. transformers imports both names from ``gguf``
+    at call time, so replacing the module attributes reaches it.
+    """
+    import gguf
+
+    make_reader, name_table = gguf.GGUFReader, gguf.get_tensor_name_map
+    readers: dict = {}
+
+    def shared_reader(path, *args, **kwargs):
+        key = (os.fspath(path), args, tuple(sorted(kwargs.items())))
+        if key not in readers:
+            readers[key] = make_reader(path, *args, **kwargs)
+        return readers[key]
+
+    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, functools.lru_cache(maxsize=None)(name_table)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = make_reader, name_table
+
+
 def embedded_model_dir(model_cfg) -> Path:
     """Convert the embedded GGUF model to a cached safetensors folder once, then reuse it.
 
@@ -112,8 +143,9 @@ def embedded_model_dir(model_cfg) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model_cfg.name}-", dir=target.parent))
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name)
+        with gguf_parsed_once():
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name)
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name)
         model.hf_quantizer = None
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

