@@ -40,6 +40,8 @@ class TrainResult:
     log_history: list[dict[str, Any]] = field(default_factory=list)
     # Bottom decoder blocks run once instead of every epoch (train.cache_frozen_layers); 0: none.
     cached_frozen_blocks: int = 0
+    # Decoder blocks the training steps ran through torch.compile (train.compile); 0: none.
+    compiled_blocks: int = 0
 
 
 class DataFormat(Protocol):

@@ -144,6 +144,7 @@ def run(cfg, run_dir: Path) -> dict | None:
             "tokens_per_second": round(trained.tokens / trained.seconds, 1) if trained.seconds else 0.0,
             "resumed_from": ctx.resume_from,
             "cached_frozen_blocks": trained.cached_frozen_blocks,
+            "compiled_blocks": trained.compiled_blocks,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},

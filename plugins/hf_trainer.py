@@ -10,6 +10,7 @@ import time
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
+from plugins.compiled_blocks import CompiledBlocks
 from plugins.frozen_prefix import FrozenPrefixCache, wanted
 
 
@@ -133,10 +134,11 @@ class ReplayableOrder:
 
 
 def trainer_class():
-    """transformers' Trainer with the replayable length-grouped order and the frozen-block cache."""
+    """transformers' Trainer with the replayable length-grouped order, the frozen-block cache and
+    compiled training blocks."""
     from transformers import Trainer
 
-    class PlugtuneTrainer(FrozenPrefixCache, ReplayableOrder, Trainer):
+    class PlugtuneTrainer(CompiledBlocks, FrozenPrefixCache, ReplayableOrder, Trainer):
         pass
 
     return PlugtuneTrainer
@@ -156,6 +158,7 @@ def run_training(trainer, train_dataset, configured_epochs: float, resume_from: 
         tokens=round(tokens_per_epoch * epochs),
         log_history=list(trainer.state.log_history),
         cached_frozen_blocks=getattr(trainer, "cached_blocks", 0),
+        compiled_blocks=getattr(trainer, "compiled_blocks", 0),
     )
 
 
@@ -170,6 +173,7 @@ class HfTrainer:
             processing_class=ctx.tokenizer,
         )
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
+        trainer.compile_blocks = bool(ctx.cfg.train.compile)
         return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 
 

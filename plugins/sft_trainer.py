@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
+from plugins.compiled_blocks import CompiledBlocks
 from plugins.frozen_prefix import FrozenPrefixCache, wanted
 from plugins.hf_trainer import ReplayableOrder, run_training, training_kwargs
 
@@ -93,10 +94,10 @@ def plain_output_layer(model) -> bool:
 
 def trainer_class():
     """TRL's SFTTrainer with the answer-positions-only loss, the replayable batch order and the
-    frozen-block cache."""
+    frozen-block cache and compiled training blocks."""
     from trl import SFTTrainer
 
-    class AnswerLossSFTTrainer(FrozenPrefixCache, ReplayableOrder, SFTTrainer):
+    class AnswerLossSFTTrainer(CompiledBlocks, FrozenPrefixCache, ReplayableOrder, SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not plain_output_layer(model):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -119,6 +120,7 @@ class SftTrainer:
             processing_class=ctx.tokenizer,
         )
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
+        trainer.compile_blocks = bool(ctx.cfg.train.compile)
         return trainer
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
