@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 from plugins.frozen_prefix import NoPrefix, decoder_stack, frozen_depth
 
@@ -69,7 +70,8 @@ class CompiledBlocks:
         # dynamic=True: one graph for every batch size and length instead of one per shape.
         compiled = [torch.compile(layer, dynamic=True) for layer in list(stack.layers)[start:]]
         self._compiled = (stack, start, compiled)
-        log.info("train.compile: decoder blocks %d-%d compiled for training", start + 1, len(stack.layers))
+        log.info("train.compile: decoder blocks %d-%d run compiled in training steps; compiling on the first step",
+                 start + 1, len(stack.layers))
 
     def training_step(self, model, inputs, *args, **kwargs):
         if self._compiled is None:
@@ -81,9 +83,11 @@ class CompiledBlocks:
         # The first step compiles; if that fails, this step runs again on the plain blocks. The
         # cached states are popped by the step, so keep the inputs for the retry.
         retry_inputs = dict(inputs)
+        started = time.perf_counter()
         try:
             with swapped_blocks(stack, start, compiled):
                 loss = super().training_step(model, inputs, *args, **kwargs)
+            log.info("train.compile: first step, compiling included, took %.1f s", time.perf_counter() - started)
         except Exception as why:  # noqa: BLE001 - any compiler failure falls back to eager
             first_line = (str(why).strip().splitlines() or [type(why).__name__])[0]
             log.warning("train.compile: off, compiling the decoder blocks failed: %s", first_line[:300])

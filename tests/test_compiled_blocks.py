@@ -51,3 +51,16 @@ def test_a_failed_compile_falls_back_to_the_plain_blocks(tiny_model, tiny_data, 
     assert fallback["train"]["compiled_blocks"] == 0
     assert losses(tmp_path / "fallback") == pytest.approx(losses(tmp_path / "plain"), rel=1e-6)
     assert fallback["metrics"]["finetuned"] == pytest.approx(plain["metrics"]["finetuned"])
+
+
+def test_sft_trains_the_same_with_compiled_blocks(tiny_model, tmp_path):
+    from test_generation_pipeline import CHAT_EVAL, CHAT_TRAIN, chat_row, generation_overrides, write_jsonl
+
+    train = write_jsonl(tmp_path / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
+    eval_ = write_jsonl(tmp_path / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    base = ["task=chat", *generation_overrides(tiny_model, train, eval_), "peft.top_layers=1", "train.epochs=2"]
+    plain = run(compose_config(base + ["train.compile=false"]), tmp_path / "plain")
+    compiled = run(compose_config(base + ["train.compile=true"]), tmp_path / "compiled")
+    assert plain["train"]["compiled_blocks"] == 0 and compiled["train"]["compiled_blocks"] == 1
+    assert len(losses(tmp_path / "plain")) >= 2
+    assert losses(tmp_path / "compiled") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
