@@ -299,6 +299,36 @@ ROOMS = {
         "华山厅", "黄河厅", "7号会议室", "9号会议室", "D105", "A408", "6楼洽谈室", "贵宾室",
     ],
 }
+# More train values for the name-like slots. The rows are first filled from the pools above
+# (which fixes the random sequence the test rows are drawn from), then the train rows' names,
+# people and rooms are re-drawn from these wider pools with a second seed (widen_train_values),
+# so test.json stayed byte-identical when they were added. With only 36 meeting names a small
+# model learns the names themselves; with 120 it has to learn where a name starts and ends.
+WIDE_TRAIN_EXTRA = {
+    "meeting_name": [
+        "战略研讨", "渠道对接", "投标准备", "验收会", "立项会", "结项评审", "风险排查", "质量分析会",
+        "服务复盘", "库存盘点", "预算复核", "活动策划", "直播筹备", "用户调研", "测试评审", "故障复盘",
+        "性能优化", "接口联调", "需求澄清", "排期会", "方案讨论", "年度规划", "半年总结", "部门团建",
+        "读书会", "午餐分享", "岗前培训", "绩效面谈", "薪酬讨论", "离职交接", "入职引导", "客户拜访",
+        "展会筹备", "采购评审", "招标答疑", "物流协调", "仓储例会", "品控会", "安全巡检", "应急演练",
+        "消防培训", "IT支持会", "数据治理", "模型评审", "算法分享", "论文研读", "专利讨论", "法规解读",
+        "税务筹划", "审计沟通", "投资人会", "董事会", "股东会", "路演彩排", "发布会彩排", "Q1规划",
+        "Q2复盘", "H1总结", "OKR共创", "KPI对齐", "SOP评审", "UI评审", "UX走查", "API评审",
+        "PRD评审", "BP讨论", "CRM培训", "ERP上线会", "APP改版", "小程序评审", "官网改版", "海报评审",
+        "文案评审", "视频脚本会", "品牌升级", "会员运营", "社群运营会", "增长复盘", "转化分析", "留存分析",
+        "定价讨论", "合作洽谈", "商务谈判", "门店巡检",
+    ],
+    "name": [
+        "王芳", "李强", "刘敏", "陈磊", "杨静", "赵军", "周涛", "徐明", "刘总", "赵经理", "Mike", "Sarah",
+    ],
+    "room": [
+        "庐山厅", "峨眉厅", "淮河厅", "洞庭厅", "西湖厅", "松花江厅", "1号会议室", "2号会议室",
+        "4号会议室", "10号会议室", "A201", "A512", "B108", "B315", "C203", "E601",
+        "3楼会议室", "5楼洽谈室", "10楼培训室", "VIP室", "视频会议室", "小会议室", "接待室", "报告厅",
+        "阶梯教室", "创客空间",
+    ],
+}
+WIDEN_SEED = SEED + 1
 DURATIONS = {"train": [15, 30, 45, 60, 90, 120], "test": [40, 50, 75, 80, 100]}
 REMINDER_MINUTES = {"train": [5, 10, 15, 20, 30], "test": [2, 3, 8, 12, 25]}
 
@@ -393,6 +423,42 @@ def make_rows(split, n_per_tool, n_no_call, rng, times):
     return rows
 
 
+def wide_train_pools():
+    """Train values of each name-like slot: the pool the rows were filled from plus the extras."""
+    base = {"meeting_name": MEETING_NAMES, "name": PERSON_NAMES, "room": ROOMS}
+    return {param: pools["train"] + WIDE_TRAIN_EXTRA[param] for param, pools in base.items()}
+
+
+def widen_train_values(rows):
+    """Re-draw the train rows' meeting names, people and rooms from the wider pools (in rounds,
+    so every value is used); the phrasing around each value stays as it was."""
+    rng = random.Random(WIDEN_SEED)
+    pools = {param: Cycler(values, rng) for param, values in wide_train_pools().items()}
+    seen = {normalise(r["instruct"]) for r in rows}
+    out = []
+    for row in rows:
+        params = row["output"]["parameters"] if isinstance(row["output"], dict) else {}
+        utterance, params = row["instruct"], dict(params)
+        for param in [p for p in params if p in pools]:
+            old = params[param]
+            assert utterance.count(old) == 1, (old, utterance)
+            for _attempt in range(50):
+                new = pools[param].next()
+                candidate = utterance.replace(old, new)
+                if len(candidate) <= MAX_LEN and normalise(candidate) not in seen:
+                    break
+                pools[param].queue.insert(0, new)  # does not fit here: hand it out later instead
+            else:
+                raise AssertionError(f"no new value for {param} in {utterance!r}")
+            seen.discard(normalise(utterance))
+            seen.add(normalise(candidate))
+            utterance, params[param] = candidate, new
+        if params:
+            row = {**row, "instruct": utterance, "output": {**row["output"], "parameters": params}}
+        out.append(row)
+    return out
+
+
 def tool_of(row):
     return row["output"]["tool_name"] if isinstance(row["output"], dict) else NO_CALL
 
@@ -402,6 +468,7 @@ def build():
     times = time_pools(rng)
     train = make_rows("train", N_TRAIN_PER_TOOL, N_TRAIN_NO_CALL, rng, times)
     test = make_rows("test", N_TEST_PER_TOOL, N_TEST_NO_CALL, rng, times)
+    train = widen_train_values(train)
     openai = [openai_row(r) for r in test]
     return tool_schemas(), train, test, times, openai
 
@@ -448,6 +515,11 @@ def check_static():
             assert len(set(pools[split])) == len(pools[split]), ("duplicate pool value", pools[split])
         assert not set(pools["train"]) & set(pools["test"]), set(pools["train"]) & set(pools["test"])
     assert all(2 <= len(m) <= 6 for s in MEETING_NAMES.values() for m in s), "meeting names: 2-6 chars"
+    test_pools = {"meeting_name": MEETING_NAMES["test"], "name": PERSON_NAMES["test"], "room": ROOMS["test"]}
+    for param, wide in wide_train_pools().items():
+        assert len(set(wide)) == len(wide), ("duplicate wide train value", param)
+        assert not any(t in w or w in t for w in wide for t in test_pools[param]), ("wide train vs test", param)
+    assert all(2 <= len(m) <= 6 for m in wide_train_pools()["meeting_name"]), "meeting names: 2-6 chars"
     for split in ("train", "test"):
         for u in NO_CALL_UTTERANCES[split]:
             assert not any(w in u.lower() for w in TOOL_WORDS), f"no-call utterance looks like a call: {u}"
@@ -517,6 +589,9 @@ def check_splits(tools, train, test, times):
         for pools in (MEETING_NAMES, PERSON_NAMES, ROOMS, DURATIONS, REMINDER_MINUTES):
             missing = set(pools[split]) - used
             assert not missing, (split, missing)
+        if split == "train":
+            missing = set().union(*wide_train_pools().values()) - used
+            assert not missing, ("wide train pools", missing)
         assert values(rows, str) & set(times[split])
         other = "test" if split == "train" else "train"
         assert not used & set(times[other])
@@ -572,10 +647,14 @@ def main():
               f"no-call {counts[NO_CALL]} ({counts[NO_CALL] / len(rows):.1%}); utterance length "
               f"min {lengths[0]} / median {lengths[len(lengths) // 2]} / max {lengths[-1]} chars, "
               f"{short} ({short / len(rows):.0%}) <= {SHORT}")
+    wide = wide_train_pools()
+    names = {"train": wide["meeting_name"], "test": MEETING_NAMES["test"]}
+    people = {"train": wide["name"], "test": PERSON_NAMES["test"]}
+    rooms = {"train": wide["room"], "test": ROOMS["test"]}
     for split in ("train", "test"):
         print(f"{split} pools: templates {sum(len(TEMPLATES[t][split]) for t in TEMPLATES)}, "
-              f"meeting names {len(MEETING_NAMES[split])}, people {len(PERSON_NAMES[split])}, "
-              f"rooms {len(ROOMS[split])}, start times {len(times[split])}, "
+              f"meeting names {len(names[split])}, people {len(people[split])}, "
+              f"rooms {len(rooms[split])}, start times {len(times[split])}, "
               f"durations {DURATIONS[split]}, reminder minutes {REMINDER_MINUTES[split]}, "
               f"no-call utterances {len(NO_CALL_UTTERANCES[split])}")
     print(f"test_openai.jsonl: {len(openai)} rows "
