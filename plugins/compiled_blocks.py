@@ -1,11 +1,12 @@
 """Run the trained decoder blocks through ``torch.compile`` (``train.compile``).
 
-In a cached intent step on the CPU about 40 % of the time goes to small element-wise kernels
+In a cached intent step on the CPU about 30 % of the time goes to small element-wise kernels
 (RMSNorm, rotary embedding, SiLU, residual adds, their backward), each a separate pass over
 memory in eager mode; compiled, they are fused into few loops around the matrix multiplications.
 Every decoder block of a model runs the same code, so the blocks share one compiled graph
 (shapes are marked dynamic: batches differ in length), compiled on the first step and kept in
-torch's on-disk cache for later runs.
+torch's on-disk cache for later runs. Off by default: on a 2-core CPU the first run's compile
+(~50 s) costs more than the faster steps save in the intent default (README, Speed).
 
 Only training steps use the compiled blocks: they are swapped into the decoder for the step and
 out again, so checkpoints, the saved adapter and evaluation see the plain model. If compiling

@@ -37,6 +37,9 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
     finally:
         hf_logging.set_verbosity(verbosity)
     model.config.pad_token_id = pad_token_id
+    # A classifier never generates: without this its forward fills a key/value cache every step,
+    # and under train.compile each block's cache index would force a recompile.
+    model.config.use_cache = False
     return model
 
 

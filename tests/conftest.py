@@ -50,5 +50,4 @@ def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
         "train.lr=5e-3",
         "train.batch_size=8",
         "train.logging_steps=1",
-        "train.compile=false",  # compiling costs seconds per run; tests/test_compiled_blocks.py covers it
     ]
