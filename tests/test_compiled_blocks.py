@@ -1,6 +1,5 @@
 """train.compile: training steps run the trained blocks compiled and train the same model."""
 
-import json
 import logging
 
 import pytest
@@ -8,15 +7,8 @@ import pytest
 from conftest import tiny_overrides
 from core.pipeline import run
 from core.testing import compose_config
-
-
-def losses(run_dir):
-    return [e["loss"] for e in json.loads((run_dir / "train_log.json").read_text()) if "loss" in e]
-
-
-def finetuned_probabilities(run_dir):
-    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
-    return [r["probability"] for r in rows if r["model"] == "finetuned"]
+from test_frozen_prefix import finetuned_probabilities, losses
+from test_generation_pipeline import generation_overrides, write_chat_data
 
 
 def test_compiled_blocks_train_the_same_model_with_and_without_the_cache(tiny_model, tiny_data, tmp_path):
@@ -54,10 +46,7 @@ def test_a_failed_compile_falls_back_to_the_plain_blocks(tiny_model, tiny_data, 
 
 
 def test_sft_trains_the_same_with_compiled_blocks(tiny_model, tmp_path):
-    from test_generation_pipeline import CHAT_EVAL, CHAT_TRAIN, chat_row, generation_overrides, write_jsonl
-
-    train = write_jsonl(tmp_path / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
-    eval_ = write_jsonl(tmp_path / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    train, eval_ = write_chat_data(tmp_path)
     base = ["task=chat", *generation_overrides(tiny_model, train, eval_), "peft.top_layers=1", "train.epochs=2"]
     plain = run(compose_config(base + ["train.compile=false"]), tmp_path / "plain")
     compiled = run(compose_config(base + ["train.compile=true"]), tmp_path / "compiled")

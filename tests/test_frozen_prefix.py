@@ -8,11 +8,20 @@ from conftest import tiny_overrides
 from core.errors import PlugtuneError
 from core.pipeline import run
 from core.testing import compose_config
-from test_generation_pipeline import CHAT_EVAL, CHAT_TRAIN, chat_row, generation_overrides, write_jsonl
+from test_generation_pipeline import generation_overrides, write_chat_data
 
 
 def predictions(run_dir):
     return [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+
+
+def finetuned_probabilities(run_dir):
+    return [p["probability"] for p in predictions(run_dir) if p["model"] == "finetuned"]
+
+
+def losses(run_dir):
+    """The training losses a run logged, in order."""
+    return [e["loss"] for e in json.loads((run_dir / "train_log.json").read_text()) if "loss" in e]
 
 
 def test_intent_with_the_cache_trains_the_same_model(tiny_model, tiny_data, tmp_path):
@@ -24,21 +33,17 @@ def test_intent_with_the_cache_trains_the_same_model(tiny_model, tiny_data, tmp_
     for name, value in plain["metrics"]["finetuned"].items():
         assert cached["metrics"]["finetuned"][name] == pytest.approx(value, abs=1e-6), name
     assert plain["metrics"]["finetuned"] != plain["metrics"]["baseline"]  # it did train
-    probability = lambda d: [p["probability"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
-    assert probability(tmp_path / "cached") == pytest.approx(probability(tmp_path / "plain"), abs=1e-4)
-    losses = lambda d: [e["loss"] for e in json.loads((d / "train_log.json").read_text()) if "loss" in e]  # noqa: E731
+    assert finetuned_probabilities(tmp_path / "cached") == pytest.approx(finetuned_probabilities(tmp_path / "plain"), abs=1e-4)
     assert len(losses(tmp_path / "plain")) >= 3
     assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
 
 
 def test_sft_with_the_cache_trains_the_same_model(tiny_model, tmp_path):
-    train = write_jsonl(tmp_path / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
-    eval_ = write_jsonl(tmp_path / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    train, eval_ = write_chat_data(tmp_path)
     base = ["task=chat", *generation_overrides(tiny_model, train, eval_), "peft.top_layers=1", "train.epochs=3"]
     cached = run(compose_config(base + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
     plain = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
     assert cached["train"]["cached_frozen_blocks"] == 1 and plain["train"]["cached_frozen_blocks"] == 0
-    losses = lambda d: [e["loss"] for e in json.loads((d / "train_log.json").read_text()) if "loss" in e]  # noqa: E731
     assert len(losses(tmp_path / "plain")) >= 3
     assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
     answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731

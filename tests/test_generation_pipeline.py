@@ -31,6 +31,12 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def write_chat_data(root: Path) -> tuple[Path, Path]:
+    """The CHAT_TRAIN and CHAT_EVAL rows as ``messages`` JSONL files in ``root``: (train, eval)."""
+    return (write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN]),
+            write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL]))
+
+
 def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
     return [
         "model.source=local", f"model.path={tiny_model}", f"data.train_path={train}", f"data.eval_path={eval_}",
@@ -40,8 +46,7 @@ def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str
 
 def run_tiny_chat(root: Path, tiny_model: Path, *overrides: str):
     """``task=chat`` on the tiny model and the CHAT_* rows in ``root``; returns (run_dir, result, train, eval)."""
-    train = write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
-    eval_ = write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    train, eval_ = write_chat_data(root)
     run_dir = root / "run"
     result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), *overrides,
                      f"hydra.run.dir={run_dir}")
@@ -147,8 +152,7 @@ def test_adapter_generates_what_evaluation_reported(request, tiny_model, run_fix
 
 
 def test_inspect_mode_shows_the_trained_span_without_weights(tiny_model, tmp_path):
-    train = write_jsonl(tmp_path / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN])
-    eval_ = write_jsonl(tmp_path / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL])
+    train, eval_ = write_chat_data(tmp_path)
     run_dir = tmp_path / "inspect"
     result = run_cli("core", "task=chat", "mode=inspect", *generation_overrides(tiny_model, train, eval_),
                      f"hydra.run.dir={run_dir}")
