@@ -14,11 +14,14 @@ from core.models import quantization_kwargs
 from core.progress import progress
 from core.registry import get_registry
 from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
+from plugins.pooled_top_mlp import install as install_pooled_top_mlp
 
 
-def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto", **load_kwargs):
+def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto", pooled_top_mlp: bool = True,
+                    **load_kwargs):
     """Load the base model with a classification layer sized for ``labels`` (``load_kwargs`` go
-    to ``from_pretrained``, e.g. a quantization config)."""
+    to ``from_pretrained``, e.g. a quantization config). With ``pooled_top_mlp`` its top block's
+    MLP runs on the pooled token only (plugins/pooled_top_mlp.py), which gives the same logits."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -40,6 +43,8 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
     # A classifier never generates: without this its forward fills a key/value cache every step,
     # and under train.compile each block's cache index would force a recompile.
     model.config.use_cache = False
+    if pooled_top_mlp:
+        install_pooled_top_mlp(model)
     return model
 
 

@@ -1,0 +1,95 @@
+"""The seq-cls top block's MLP runs on the pooled tokens only, with the full model's results."""
+
+import pytest
+
+from plugins.pooled_top_mlp import install, pooled_positions
+from plugins.seq_cls import load_classifier
+
+LABELS = ["a", "b", "c"]
+
+
+def classifier(model_dir, pad_token_id, lora: bool):
+    import torch
+
+    torch.manual_seed(0)
+    model = load_classifier(str(model_dir), LABELS, pad_token_id, "float32", pooled_top_mlp=False)
+    torch.nn.init.normal_(model.score.weight, std=0.5)  # a large head: differences would show
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        torch.manual_seed(1)
+        config = LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "gate_proj"],
+                            init_lora_weights=False)  # random B: the adapter changes the outputs
+        model = get_peft_model(model, config)
+    return model
+
+
+def right_padded_batch(pad_token_id):
+    import torch
+
+    lengths = [7, 3, 5, 1]
+    ids = torch.full((len(lengths), max(lengths)), pad_token_id)
+    mask = torch.zeros_like(ids)
+    generator = torch.Generator().manual_seed(2)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = torch.randint(100, 1000, (length,), generator=generator)
+        mask[row, :length] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([0, 2, 1, 2])}, lengths
+
+
+def test_pooled_positions_follow_the_rightmost_real_token():
+    import torch
+
+    ids = torch.tensor([[5, 6, 7, 0, 0], [5, 0, 0, 0, 0], [0, 0, 5, 6, 7], [5, 6, 7, 8, 9]])
+    assert pooled_positions(ids, 0).tolist() == [2, 0, 4, 4]
+    assert pooled_positions(ids, None).tolist() == [4, 4, 4, 4]
+
+
+@pytest.mark.parametrize("lora", [False, True], ids=["plain", "lora"])
+def test_pooled_top_mlp_gives_the_full_models_logits_loss_and_gradients(tiny_model, lora):
+    from core.testing import embedded_tokenizer
+
+    pad = embedded_tokenizer().pad_token_id
+    full, pooled = classifier(tiny_model, pad, lora), classifier(tiny_model, pad, lora)
+    assert install(pooled)
+    assert not install(pooled)  # once only
+    batch, lengths = right_padded_batch(pad)
+    seen_rows = []
+    top_mlp = pooled.get_base_model().model.layers[-1].mlp if lora else pooled.model.layers[-1].mlp
+    top_mlp.down_proj.register_forward_hook(lambda module, args, out: seen_rows.append(args[0].shape[:2]))
+
+    full_out, pooled_out = full(**batch), pooled(**batch)
+    assert seen_rows == [(len(lengths), 1)]  # one token a row reached the MLP
+    assert pooled_out.logits.detach().numpy() == pytest.approx(full_out.logits.detach().numpy(), abs=1e-5)
+    assert float(pooled_out.loss.detach()) == pytest.approx(float(full_out.loss.detach()), rel=1e-5)
+    full_out.loss.backward()
+    pooled_out.loss.backward()
+    grads = {n: p.grad for n, p in full.named_parameters() if p.requires_grad}
+    checked = 0
+    for name, param in pooled.named_parameters():
+        if param.requires_grad and grads[name] is not None and float(grads[name].abs().max()) > 0:
+            assert param.grad.numpy() == pytest.approx(grads[name].numpy(), rel=1e-4, abs=1e-6), name
+            checked += 1
+    assert checked >= (6 if lora else 10)  # the score layer and adapters (or every weight) got equal gradients
+
+
+def test_the_seq_cls_head_loads_classifiers_with_it(tiny_model):
+    from core.testing import embedded_tokenizer
+
+    model = load_classifier(str(tiny_model), LABELS, embedded_tokenizer().pad_token_id, "float32")
+    assert model.model.layers[-1].mlp._pooled_rows is not None
+    assert getattr(model.model.layers[0].mlp, "_pooled_rows", None) is None
+    assert not install(model)
+
+
+def test_without_input_ids_the_mlp_runs_on_every_token(tiny_model):
+    from core.testing import embedded_tokenizer
+
+    pad = embedded_tokenizer().pad_token_id
+    full, pooled = classifier(tiny_model, pad, False), classifier(tiny_model, pad, False)
+    install(pooled)
+    batch, _ = right_padded_batch(pad)
+    # No input_ids (one row, so no padding to find): the classifier reads the last position.
+    embeds = full.get_input_embeddings()(batch["input_ids"][:1, :7])
+    expected = full(inputs_embeds=embeds).logits
+    assert pooled(inputs_embeds=embeds).logits.detach().numpy() == pytest.approx(expected.detach().numpy(), abs=1e-5)
