@@ -5,8 +5,8 @@ HF Trainer, batch 1, every row padded to max_length 64, fp32, 1 epoch, lr 2e-5. 
 the shipped intent data with the embedded model and are scored on the shipped test split. W1's
 per-epoch eval/save is left out of its timed training (it would only slow it further).
 W1 trains one epoch and plugtune's default four; `plugtune-1-epoch` is the default cut to W1's
-one epoch, the like-for-like rate (W1's rate does not depend on the number of epochs), and
-`plugtune-top8` the default with LoRA on the last 8 blocks instead of 12 (faster steps, lower
+one epoch, the like-for-like rate (W1's rate does not depend on the number of epochs);
+`plugtune-top8` is the default with LoRA on the last 8 blocks instead of 12 (faster steps, lower
 macro-F1), and `plugtune-compile` the default with `train.compile=true`, to show what compiling adds; it
 compiles into an empty cache directory, so its training time includes a first run's compile
 (later runs on the same machine reuse torch's on-disk cache).

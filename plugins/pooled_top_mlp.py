@@ -40,13 +40,15 @@ class _PooledRows:
     def __init__(self, pad_token_id):
         self.pad_token_id = pad_token_id
         self.positions = None
+        self.shape = None  # (rows, tokens) of the batch's input_ids
 
     def read_batch(self, module, args, kwargs):
         input_ids = kwargs.get("input_ids", args[0] if args else None)
         self.positions = None if input_ids is None else pooled_positions(input_ids, self.pad_token_id)
+        self.shape = None if input_ids is None else tuple(input_ids.shape)
 
     def forget_batch(self, module, args, kwargs, output):
-        self.positions = None
+        self.positions = self.shape = None
 
 
 def _pooled_forward(rows: _PooledRows, full_forward):
@@ -57,14 +59,16 @@ def _pooled_forward(rows: _PooledRows, full_forward):
         import torch
 
         positions = rows.positions
-        if positions is None or hidden_states.dim() != 3 or hidden_states.shape[0] != positions.shape[0]:
+        # Only when the block sees the batch's own tokens (not e.g. prepended virtual tokens).
+        if positions is None or tuple(hidden_states.shape[:2]) != rows.shape or hidden_states.dim() != 3:
             return full_forward(hidden_states, *args, **kwargs)
+        positions = positions.to(hidden_states.device)
         batch = torch.arange(hidden_states.shape[0], device=hidden_states.device)
         pooled = full_forward(hidden_states[batch, positions].unsqueeze(1), *args, **kwargs)
         if not isinstance(pooled, torch.Tensor):  # e.g. an MoE block returning router logits too
             return full_forward(hidden_states, *args, **kwargs)
         out = pooled.new_zeros(hidden_states.shape[:2] + pooled.shape[2:])
-        return out.index_put((batch, positions.to(hidden_states.device)), pooled.squeeze(1))
+        return out.index_put((batch, positions), pooled.squeeze(1))
 
     return forward
 

@@ -93,3 +93,22 @@ def test_without_input_ids_the_mlp_runs_on_every_token(tiny_model):
     embeds = full.get_input_embeddings()(batch["input_ids"][:1, :7])
     expected = full(inputs_embeds=embeds).logits
     assert pooled(inputs_embeds=embeds).logits.detach().numpy() == pytest.approx(expected.detach().numpy(), abs=1e-5)
+
+
+def test_a_block_input_that_is_not_the_batchs_tokens_runs_in_full(tiny_model):
+    import torch
+
+    from core.testing import embedded_tokenizer
+
+    model = load_classifier(str(tiny_model), LABELS, embedded_tokenizer().pad_token_id, "float32")
+    mlp = model.model.layers[-1].mlp
+    hidden = torch.randn(2, 6, model.config.hidden_size)
+    rows = mlp._pooled_rows
+    rows.positions, rows.shape = torch.tensor([1, 2]), (2, 4)  # e.g. 2 virtual tokens put in front
+    expected = torch.nn.functional.linear(
+        torch.nn.functional.silu(torch.nn.functional.linear(hidden, mlp.gate_proj.weight))
+        * torch.nn.functional.linear(hidden, mlp.up_proj.weight), mlp.down_proj.weight)
+    assert mlp(hidden).detach().numpy() == pytest.approx(expected.detach().numpy(), abs=1e-5)
+    rows.shape = (2, 6)  # the batch's own tokens: only the pooled rows are computed
+    pooled = mlp(hidden).detach()
+    assert float(pooled[0, 0].abs().max()) == 0 and pooled[0, 1].numpy() == pytest.approx(expected[0, 1].detach().numpy(), abs=1e-5)
