@@ -16,10 +16,7 @@ Not a plugin: the ``seq_cls`` head installs it on the models it loads for traini
 
 from __future__ import annotations
 
-import logging
 import types
-
-log = logging.getLogger(__name__)
 
 
 def pooled_positions(input_ids, pad_token_id):

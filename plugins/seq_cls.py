@@ -66,8 +66,12 @@ class SeqClsHead(LoraHead):
 
         if ctx.tokenizer is None:
             self.load_tokenizer(ctx)
+        # Not under train.compile: the trained blocks share one compiled graph, and a top block with
+        # its own MLP forward would need graphs of its own (measured: recompiles that cost more
+        # than the pooled MLP saves).
         model = load_classifier(
-            ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype, **quantization_kwargs(ctx.cfg.model)
+            ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype,
+            pooled_top_mlp=not ctx.cfg.train.get("compile", False), **quantization_kwargs(ctx.cfg.model),
         )
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)

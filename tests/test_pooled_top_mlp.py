@@ -112,3 +112,17 @@ def test_a_block_input_that_is_not_the_batchs_tokens_runs_in_full(tiny_model):
     rows.shape = (2, 6)  # the batch's own tokens: only the pooled rows are computed
     pooled = mlp(hidden).detach()
     assert float(pooled[0, 0].abs().max()) == 0 and pooled[0, 1].numpy() == pytest.approx(expected[0, 1].detach().numpy(), abs=1e-5)
+
+
+@pytest.mark.parametrize("compile_blocks", [False, True])
+def test_the_intent_head_leaves_it_out_under_train_compile(tiny_model, tiny_data, tmp_path, compile_blocks):
+    from conftest import tiny_overrides
+    from core.kinds import RunContext
+    from core.testing import compose_config
+    from plugins.seq_cls import SeqClsHead
+
+    cfg = compose_config(["task=intent", *tiny_overrides(tiny_model, *tiny_data), f"train.compile={compile_blocks}"])
+    ctx = RunContext(cfg=cfg, run_dir=tmp_path, model_dir=str(tiny_model), labels=list(cfg.task.labels))
+    model = SeqClsHead().load_base(ctx)
+    installed = getattr(model.model.layers[-1].mlp, "_pooled_rows", None) is not None
+    assert installed is not compile_blocks  # one compiled graph for every block needs plain MLPs
