@@ -52,17 +52,21 @@ def _pooled_forward(rows: _PooledRows, full_forward):
     """An MLP forward that runs ``full_forward`` on each row's pooled token and returns zeros
     elsewhere; without known positions (``inputs_embeds`` only) it runs on every token."""
 
+    tensor_output = [True]  # False once the MLP returned something else: then always in full
+
     def forward(self, hidden_states, *args, **kwargs):
         import torch
 
         positions = rows.positions
         # Only when the block sees the batch's own tokens (not e.g. prepended virtual tokens).
-        if positions is None or tuple(hidden_states.shape[:2]) != rows.shape or hidden_states.dim() != 3:
+        if (positions is None or not tensor_output[0] or hidden_states.dim() != 3
+                or tuple(hidden_states.shape[:2]) != rows.shape):
             return full_forward(hidden_states, *args, **kwargs)
         positions = positions.to(hidden_states.device)
         batch = torch.arange(hidden_states.shape[0], device=hidden_states.device)
         pooled = full_forward(hidden_states[batch, positions].unsqueeze(1), *args, **kwargs)
         if not isinstance(pooled, torch.Tensor):  # e.g. an MoE block returning router logits too
+            tensor_output[0] = False  # so later steps do not compute it twice
             return full_forward(hidden_states, *args, **kwargs)
         out = pooled.new_zeros(hidden_states.shape[:2] + pooled.shape[2:])
         return out.index_put((batch, positions), pooled.squeeze(1))

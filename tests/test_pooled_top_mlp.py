@@ -8,6 +8,13 @@ from plugins.seq_cls import load_classifier
 LABELS = ["a", "b", "c"]
 
 
+@pytest.fixture(scope="module")
+def pad():
+    from core.testing import embedded_tokenizer
+
+    return embedded_tokenizer().pad_token_id
+
+
 def classifier(model_dir, pad_token_id, lora: bool):
     import torch
 
@@ -46,10 +53,7 @@ def test_pooled_positions_follow_the_rightmost_real_token():
 
 
 @pytest.mark.parametrize("lora", [False, True], ids=["plain", "lora"])
-def test_pooled_top_mlp_gives_the_full_models_logits_loss_and_gradients(tiny_model, lora):
-    from core.testing import embedded_tokenizer
-
-    pad = embedded_tokenizer().pad_token_id
+def test_pooled_top_mlp_gives_the_full_models_logits_loss_and_gradients(tiny_model, pad, lora):
     full, pooled = classifier(tiny_model, pad, lora), classifier(tiny_model, pad, lora)
     assert install(pooled)
     assert not install(pooled)  # once only
@@ -73,19 +77,14 @@ def test_pooled_top_mlp_gives_the_full_models_logits_loss_and_gradients(tiny_mod
     assert checked >= (6 if lora else 10)  # the score layer and adapters (or every weight) got equal gradients
 
 
-def test_the_seq_cls_head_loads_classifiers_with_it(tiny_model):
-    from core.testing import embedded_tokenizer
-
-    model = load_classifier(str(tiny_model), LABELS, embedded_tokenizer().pad_token_id, "float32")
+def test_the_seq_cls_head_loads_classifiers_with_it(tiny_model, pad):
+    model = load_classifier(str(tiny_model), LABELS, pad, "float32")
     assert model.model.layers[-1].mlp._pooled_rows is not None
     assert getattr(model.model.layers[0].mlp, "_pooled_rows", None) is None
     assert not install(model)
 
 
-def test_without_input_ids_the_mlp_runs_on_every_token(tiny_model):
-    from core.testing import embedded_tokenizer
-
-    pad = embedded_tokenizer().pad_token_id
+def test_without_input_ids_the_mlp_runs_on_every_token(tiny_model, pad):
     full, pooled = classifier(tiny_model, pad, False), classifier(tiny_model, pad, False)
     install(pooled)
     batch, _ = right_padded_batch(pad)
@@ -95,19 +94,15 @@ def test_without_input_ids_the_mlp_runs_on_every_token(tiny_model):
     assert pooled(inputs_embeds=embeds).logits.detach().numpy() == pytest.approx(expected.detach().numpy(), abs=1e-5)
 
 
-def test_a_block_input_that_is_not_the_batchs_tokens_runs_in_full(tiny_model):
+def test_a_block_input_that_is_not_the_batchs_tokens_runs_in_full(tiny_model, pad):
     import torch
 
-    from core.testing import embedded_tokenizer
-
-    model = load_classifier(str(tiny_model), LABELS, embedded_tokenizer().pad_token_id, "float32")
+    model = load_classifier(str(tiny_model), LABELS, pad, "float32")
     mlp = model.model.layers[-1].mlp
     hidden = torch.randn(2, 6, model.config.hidden_size)
     rows = mlp._pooled_rows
     rows.positions, rows.shape = torch.tensor([1, 2]), (2, 4)  # e.g. 2 virtual tokens put in front
-    expected = torch.nn.functional.linear(
-        torch.nn.functional.silu(torch.nn.functional.linear(hidden, mlp.gate_proj.weight))
-        * torch.nn.functional.linear(hidden, mlp.up_proj.weight), mlp.down_proj.weight)
+    expected = type(mlp).forward(mlp, hidden)  # the model's own MLP, unpatched
     assert mlp(hidden).detach().numpy() == pytest.approx(expected.detach().numpy(), abs=1e-5)
     rows.shape = (2, 6)  # the batch's own tokens: only the pooled rows are computed
     pooled = mlp(hidden).detach()
@@ -126,3 +121,24 @@ def test_the_intent_head_leaves_it_out_under_train_compile(tiny_model, tiny_data
     model = SeqClsHead().load_base(ctx)
     installed = getattr(model.model.layers[-1].mlp, "_pooled_rows", None) is not None
     assert installed is not compile_blocks  # one compiled graph for every block needs plain MLPs
+
+
+def test_an_mlp_that_returns_more_than_a_tensor_runs_in_full_from_then_on():
+    import torch
+
+    from plugins.pooled_top_mlp import _pooled_forward, _PooledRows
+
+    calls = []
+
+    def moe_like(hidden):  # e.g. (hidden states, router logits)
+        calls.append(tuple(hidden.shape[:2]))
+        return hidden * 2, None
+
+    rows = _PooledRows(pad_token_id=0)
+    forward = _pooled_forward(rows, moe_like)
+    hidden = torch.randn(2, 5, 4)
+    for _ in range(2):
+        rows.positions, rows.shape = torch.tensor([4, 1]), (2, 5)
+        out, _ = forward(None, hidden)
+        assert torch.equal(out, hidden * 2)
+    assert calls == [(2, 1), (2, 5), (2, 5)]  # the pooled try once, then the full MLP only
