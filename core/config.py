@@ -117,6 +117,9 @@ class TrainConfig:
     # Run the frozen blocks below peft.top_layers once instead of every epoch (plugins/frozen_prefix.py):
     # auto (on when training runs more than one epoch), true or false.
     cache_frozen_layers: str = "auto"
+    # LoRA blocks that still train in each epoch, e.g. [12, 12, 6, 6]: the lower ones freeze at the
+    # epoch's start and join the cache (plugins/progressive_freeze.py); None: all train throughout.
+    top_layers_per_epoch: Optional[List[int]] = None
     # torch.compile the decoder blocks that train, for the training steps (plugins/compiled_blocks.py):
     # ~15 % faster intent steps on 2 CPU cores, after ~50 s of compiling on a first run (README, Speed).
     compile: bool = False

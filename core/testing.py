@@ -23,8 +23,8 @@ def embedded_tokenizer():
     return AutoTokenizer.from_pretrained(embedded_model_dir(compose_config(["model=smollm2-135m"]).model))
 
 
-def tiny_model_dir(path: Path, seed: int = 0) -> Path:
-    """Write a randomly initialised 2-layer Qwen2 model (hidden 64) with a real tokenizer.
+def tiny_model_dir(path: Path, seed: int = 0, layers: int = 2) -> Path:
+    """Write a randomly initialised Qwen2 model (``layers`` blocks, hidden 64) with a real tokenizer.
 
     Loads in well under a second, so unit tests can run the whole pipeline on it.
     """
@@ -40,7 +40,7 @@ def tiny_model_dir(path: Path, seed: int = 0) -> Path:
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=512,

@@ -10,7 +10,9 @@ The stored states stand in for the embedding layer while the decoder's block lis
 top blocks, so the model's own forward (pooling, loss, TRL's collator and metrics) runs as it
 would without the cache. Before training, one batch is run both ways; if the losses differ (an
 architecture whose forward does more between the embedding and the first block), the cache is
-switched off with a warning rather than training something else than configured.
+switched off with a warning rather than training something else than configured. When a freeze
+schedule (``train.top_layers_per_epoch``, plugins/progressive_freeze.py) stops more blocks from
+training, the cache is deepened: those blocks run once over the stored states.
 
 Not a plugin: the ``hf`` and ``sft`` trainers mix :class:`FrozenPrefixCache` into their Trainer.
 """
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 ROW_KEY = "prefix_row"  # the row's index into the cache, added to each training row
 BATCH_KEY = "prefix_hidden"  # the padded cached states of a batch, added by the collator
+DEPTH_KEY = "prefix_depth"  # how many blocks those states have been through, added by the collator
 MAX_CACHE_BYTES = 2 * 1024**3  # kept in CPU memory; above this the bottom blocks run every epoch
 SELF_CHECK_TOLERANCE = 1e-4  # relative loss difference allowed between the two paths
 
@@ -104,8 +107,13 @@ class _Stop(Exception):
     pass
 
 
-def bottom_states(model, stack, depth: int, input_ids: list[list[int]], batch_size: int, progress_bar=None) -> list:
-    """Each row's hidden states after block ``depth - 1``, unpadded, on the CPU."""
+def bottom_states(model, stack, depth: int, input_ids: list[list[int]], batch_size: int, progress_bar=None,
+                  start: int = 0, start_states: list | None = None) -> list:
+    """Each row's hidden states after block ``depth - 1``, unpadded, on the CPU.
+
+    From the embedding by default; given ``start_states`` (each row's states after block
+    ``start - 1``, as this returns them), only blocks ``start`` to ``depth - 1`` run.
+    """
     import torch
 
     captured = {}
@@ -122,16 +130,21 @@ def bottom_states(model, stack, depth: int, input_ids: list[list[int]], batch_si
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
+            for first in range(0, len(order), batch_size):
+                idx = order[first : first + batch_size]
                 width = max(len(input_ids[i]) for i in idx)
                 ids = torch.zeros(len(idx), width, dtype=torch.long)
                 mask = torch.zeros(len(idx), width, dtype=torch.long)
                 for row, i in enumerate(idx):
                     ids[row, : len(input_ids[i])] = torch.tensor(input_ids[i])
                     mask[row, : len(input_ids[i])] = 1
+                if start_states is None:
+                    entry = contextlib.nullcontext()
+                else:
+                    entry = top_blocks_only(stack, start, pad_states([start_states[i] for i in idx], width).to(device))
                 try:
-                    stack(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
+                    with entry:
+                        stack(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
                 except _Stop:
                     pass
                 for row, i in enumerate(idx):
@@ -159,15 +172,26 @@ def with_row_index(dataset):
     return [{**row, ROW_KEY: i} for i, row in enumerate(dataset)]
 
 
-def caching_collator(collate, cache: list):
-    """Wrap ``collate``: rows carrying ``ROW_KEY`` get their cached states padded under ``BATCH_KEY``."""
+class StateCache:
+    """Each training row's stored states and the block they were taken after (``depth``)."""
+
+    def __init__(self, rows: list, depth: int):
+        self.rows = rows
+        self.depth = depth
+
+
+def caching_collator(collate, cache: StateCache):
+    """Wrap ``collate``: rows carrying ``ROW_KEY`` get their cached states padded under
+    ``BATCH_KEY`` and the cache's depth under ``DEPTH_KEY`` (a batch collated ahead of a deeper
+    cut still says how far its own states went)."""
 
     def collate_with_states(rows):
         if not rows or ROW_KEY not in rows[0]:
             return collate(rows)  # evaluation rows
         index = [row[ROW_KEY] for row in rows]
         batch = collate([{k: v for k, v in row.items() if k != ROW_KEY} for row in rows])
-        batch[BATCH_KEY] = pad_states([cache[i] for i in index], batch["input_ids"].shape[1])
+        batch[BATCH_KEY] = pad_states([cache.rows[i] for i in index], batch["input_ids"].shape[1])
+        batch[DEPTH_KEY] = cache.depth
         return batch
 
     return collate_with_states
@@ -191,12 +215,12 @@ class FrozenPrefixCache:
     the top blocks on the stored states. Set ``cache_frozen_layers`` before ``train()``."""
 
     cache_frozen_layers: bool = False
-    _prefix = None  # (stack, depth) while the cache is in use
+    _prefix = None  # (stack, StateCache) while the cache is in use
 
     @property
     def cached_blocks(self) -> int:
         """How many bottom blocks the cache replaces (0 when it is off)."""
-        return self._prefix[1] if self._prefix else 0
+        return self._prefix[1].depth if self._prefix else 0
 
     def train(self, *args, **kwargs):
         if self.cache_frozen_layers and self._prefix is None:
@@ -222,7 +246,7 @@ class FrozenPrefixCache:
             log.info("train.cache_frozen_layers: off (%.1f GiB of states > %.0f GiB)", size / 1024**3, MAX_CACHE_BYTES / 1024**3)
             return
         with progress(total=len(ids), desc=f"cache blocks 1-{depth}") as bar:
-            cache = bottom_states(model, stack, depth, ids, self.args.per_device_eval_batch_size, bar)
+            cache = StateCache(bottom_states(model, stack, depth, ids, self.args.per_device_eval_batch_size, bar), depth)
         plain_rows, plain_collate = self.train_dataset, self.data_collator
         self.train_dataset = with_row_index(plain_rows)
         self.data_collator = caching_collator(plain_collate, cache)
@@ -230,8 +254,24 @@ class FrozenPrefixCache:
             log.warning("train.cache_frozen_layers: off; this model's forward does not match the cached path")
             self.train_dataset, self.data_collator = plain_rows, plain_collate
             return
-        self._prefix = (stack, depth)
+        self._prefix = (stack, cache)
         log.info("train.cache_frozen_layers: blocks 1-%d run once (%.0f MiB of states)", depth, size / 1024**2)
+
+    def deepen_cache(self, depth: int) -> None:
+        """Extend the stored states to block ``depth - 1``: run the blocks between the cache's
+        depth and ``depth`` once over them. Only for blocks that no longer train (their LoRA
+        weights frozen by the caller); nothing happens when the cache is off or already deeper."""
+        from core.progress import progress
+
+        if self._prefix is None or depth <= self._prefix[1].depth:
+            return
+        stack, cache = self._prefix
+        ids = [row["input_ids"] for row in self.train_dataset]
+        with progress(total=len(ids), desc=f"cache blocks {cache.depth + 1}-{depth}") as bar:
+            rows = bottom_states(self.model, stack, depth, ids, self.args.per_device_eval_batch_size, bar,
+                                 start=cache.depth, start_states=cache.rows)
+        cache.rows, cache.depth = rows, depth
+        log.info("train.cache_frozen_layers: blocks 1-%d now run once", depth)
 
     def _cached_loss_matches(self, stack, depth: int) -> bool:
         """Loss of the first few rows, full forward vs cached path, in eval mode (no dropout)."""
@@ -240,6 +280,7 @@ class FrozenPrefixCache:
         rows = [self.train_dataset[i] for i in range(min(4, len(self.train_dataset)))]
         batch = self._prepare_inputs(self.data_collator(rows))
         states = batch.pop(BATCH_KEY)
+        batch.pop(DEPTH_KEY)
         was_training = self.model.training
         self.model.eval()
         try:
@@ -253,8 +294,9 @@ class FrozenPrefixCache:
 
     def training_step(self, model, inputs, *args, **kwargs):
         states = inputs.pop(BATCH_KEY, None)
+        depth = inputs.pop(DEPTH_KEY, None)
         if states is None or self._prefix is None:
             return super().training_step(model, inputs, *args, **kwargs)
-        stack, depth = self._prefix
+        stack = self._prefix[0]
         with top_blocks_only(stack, depth, states.to(self.args.device)):
             return super().training_step(model, inputs, *args, **kwargs)

@@ -12,6 +12,7 @@ from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
 from plugins.compiled_blocks import CompiledBlocks
 from plugins.frozen_prefix import FrozenPrefixCache, wanted
+from plugins.progressive_freeze import ProgressiveFreeze, parse_schedule
 
 
 def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
@@ -134,11 +135,11 @@ class ReplayableOrder:
 
 
 def trainer_class():
-    """transformers' Trainer with the replayable length-grouped order, the frozen-block cache and
-    compiled training blocks."""
+    """transformers' Trainer with the replayable length-grouped order, the frozen-block cache, the
+    per-epoch freeze schedule and compiled training blocks."""
     from transformers import Trainer
 
-    class PlugtuneTrainer(CompiledBlocks, FrozenPrefixCache, ReplayableOrder, Trainer):
+    class PlugtuneTrainer(CompiledBlocks, ProgressiveFreeze, FrozenPrefixCache, ReplayableOrder, Trainer):
         pass
 
     return PlugtuneTrainer
@@ -173,6 +174,7 @@ class HfTrainer:
             processing_class=ctx.tokenizer,
         )
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
+        trainer.top_layers_per_epoch = parse_schedule(ctx.cfg.train.top_layers_per_epoch)
         trainer.compile_blocks = bool(ctx.cfg.train.compile)
         return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 

@@ -22,6 +22,7 @@ from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
 from plugins.compiled_blocks import CompiledBlocks
 from plugins.frozen_prefix import FrozenPrefixCache, wanted
+from plugins.progressive_freeze import ProgressiveFreeze, parse_schedule
 from plugins.hf_trainer import ReplayableOrder, run_training, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
@@ -93,11 +94,11 @@ def plain_output_layer(model) -> bool:
 
 
 def trainer_class():
-    """TRL's SFTTrainer with the answer-positions-only loss, the replayable batch order and the
-    frozen-block cache and compiled training blocks."""
+    """TRL's SFTTrainer with the answer-positions-only loss, the replayable batch order, the
+    frozen-block cache, the per-epoch freeze schedule and compiled training blocks."""
     from trl import SFTTrainer
 
-    class AnswerLossSFTTrainer(CompiledBlocks, FrozenPrefixCache, ReplayableOrder, SFTTrainer):
+    class AnswerLossSFTTrainer(CompiledBlocks, ProgressiveFreeze, FrozenPrefixCache, ReplayableOrder, SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not plain_output_layer(model):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -120,6 +121,7 @@ class SftTrainer:
             processing_class=ctx.tokenizer,
         )
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
+        trainer.top_layers_per_epoch = parse_schedule(ctx.cfg.train.top_layers_per_epoch)
         trainer.compile_blocks = bool(ctx.cfg.train.compile)
         return trainer
 

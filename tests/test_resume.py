@@ -110,11 +110,16 @@ def checkpoint_step(run_dir: Path) -> int:
     return int(latest.name.split("-")[1]) if latest else 0
 
 
-@pytest.mark.parametrize("group_by_length", [True, False])
-def test_sigkill_in_a_later_epoch_then_rerun_resumes_to_the_same_metrics(tiny_model, tmp_path, group_by_length):
+@pytest.mark.parametrize("settings", [
+    ["train.group_by_length=true"],
+    ["train.group_by_length=false"],
+    # The resumed second epoch has to freeze block 1 again before its first step.
+    ["train.group_by_length=true", "train.top_layers_per_epoch=[2,1]"],
+], ids=["grouped", "random", "freeze-schedule"])
+def test_sigkill_in_a_later_epoch_then_rerun_resumes_to_the_same_metrics(tiny_model, tmp_path, settings):
     train, eval_ = tiny_intent_data(tmp_path / "data", per_label=40)  # 200 rows: 25 steps an epoch
     args = tiny_overrides(tiny_model, train, eval_) + [
-        "train.epochs=3", "train.save_steps=10", "train.logging_steps=5", f"train.group_by_length={group_by_length}"]
+        "train.epochs=3", "train.save_steps=10", "train.logging_steps=5", *settings]
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
 
     # Killed after step 30, i.e. mid-way through the second epoch: the resumed run has to skip

@@ -1,0 +1,80 @@
+"""train.top_layers_per_epoch: lower LoRA blocks freeze in later epochs, with and without the cache."""
+
+import pytest
+
+from conftest import tiny_overrides
+from core.errors import PlugtuneError
+from core.pipeline import run
+from core.testing import compose_config, tiny_model_dir
+from plugins.progressive_freeze import first_trained_block, freeze_blocks_below, parse_schedule
+from test_frozen_prefix import finetuned_probabilities, losses, predictions
+from test_generation_pipeline import generation_overrides, write_chat_data
+
+STEPS_PER_EPOCH = 5  # tiny data: 40 training rows in batches of 8
+
+
+@pytest.fixture(scope="module")
+def three_block_model(tmp_path_factory):
+    return tiny_model_dir(tmp_path_factory.mktemp("tiny-3-blocks"), layers=3)
+
+
+def test_a_schedule_is_positive_and_never_rises():
+    assert parse_schedule(None) is None
+    assert parse_schedule([12, 12, 6, 6]) == [12, 12, 6, 6]
+    for bad, says in [([12, 6, 8], "rises"), ([6, 0], "positive whole numbers"), ([], "non-empty"),
+                      ("12,6", "not a list"), (6, "not a list")]:
+        with pytest.raises(PlugtuneError, match=f"train.top_layers_per_epoch: .*{says}"):
+            parse_schedule(bad)
+
+
+def test_each_epoch_trains_from_its_scheduled_block_and_later_epochs_keep_the_last_count():
+    schedule = [12, 12, 6, 6]
+    assert [first_trained_block(30, schedule, epoch) for epoch in range(6)] == [18, 18, 24, 24, 24, 24]
+    assert first_trained_block(4, [12, 2], 0) == 0  # more blocks than the model has: all train
+
+
+def test_freezing_stops_gradients_below_the_first_trained_block():
+    import torch
+
+    stack = torch.nn.Module()
+    stack.layers = torch.nn.ModuleList(torch.nn.Linear(2, 2) for _ in range(3))
+    assert freeze_blocks_below(stack, 2) == 4  # weight and bias of blocks 0 and 1
+    assert [p.requires_grad for p in stack.parameters()] == [False, False, False, False, True, True]
+    assert freeze_blocks_below(stack, 2) == 0  # already frozen
+
+
+def test_cached_and_uncached_runs_of_a_schedule_train_the_same_model(three_block_model, tiny_data, tmp_path):
+    # 3 blocks, LoRA on the top 2: the cache starts at depth 1 and deepens to 2 for epochs 2-3.
+    base = tiny_overrides(three_block_model, *tiny_data) + ["peft.top_layers=2", "train.epochs=3"]
+    scheduled = base + ["train.top_layers_per_epoch=[2,1]"]
+    cached = run(compose_config(scheduled + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
+    plain = run(compose_config(scheduled + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
+    unscheduled = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "all")
+    assert cached["train"]["cached_frozen_blocks"] == 2 and plain["train"]["cached_frozen_blocks"] == 0
+    assert len(losses(tmp_path / "plain")) == 3 * STEPS_PER_EPOCH  # logging_steps=1
+    assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
+    assert finetuned_probabilities(tmp_path / "cached") == pytest.approx(finetuned_probabilities(tmp_path / "plain"), abs=1e-4)
+    # The schedule changes nothing in epoch 1 and everything after it.
+    first_epoch = slice(0, STEPS_PER_EPOCH)
+    assert losses(tmp_path / "plain")[first_epoch] == pytest.approx(losses(tmp_path / "all")[first_epoch], rel=1e-6)
+    assert losses(tmp_path / "plain")[STEPS_PER_EPOCH + 1:] != pytest.approx(losses(tmp_path / "all")[STEPS_PER_EPOCH + 1:], rel=1e-3)
+    assert unscheduled["train"]["cached_frozen_blocks"] == 0
+
+
+def test_the_sft_trainer_deepens_its_cache_the_same_way(three_block_model, tmp_path):
+    train, eval_ = write_chat_data(tmp_path)
+    base = ["task=chat", *generation_overrides(three_block_model, train, eval_), "peft.top_layers=2", "train.epochs=3",
+            "train.top_layers_per_epoch=[2,1]"]
+    cached = run(compose_config(base + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
+    plain = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
+    assert cached["train"]["cached_frozen_blocks"] == 2 and plain["train"]["cached_frozen_blocks"] == 0
+    assert len(losses(tmp_path / "plain")) >= 6
+    assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
+    answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
+    assert answers(tmp_path / "cached") == answers(tmp_path / "plain")
+
+
+def test_a_rising_schedule_is_one_clear_error(tiny_model, tiny_data, tmp_path):
+    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["train.top_layers_per_epoch=[1,2]"])
+    with pytest.raises(PlugtuneError, match=r"train.top_layers_per_epoch: \[1, 2\] rises"):
+        run(cfg, tmp_path / "bad")
