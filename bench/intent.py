@@ -6,8 +6,9 @@ the shipped intent data with the embedded model and are scored on the shipped te
 per-epoch eval/save is left out of its timed training (it would only slow it further).
 W1 trains one epoch and plugtune's default four; `plugtune-1-epoch` is the default cut to W1's
 one epoch, the like-for-like rate (W1's rate does not depend on the number of epochs);
-`plugtune-top8` is the default with LoRA on the last 8 blocks instead of 12 (faster steps, lower
-macro-F1), and `plugtune-compile` the default with `train.compile=true`, to show what compiling adds; it
+`plugtune-no-freeze` is the default training the LoRA of all 12 blocks in every epoch (no
+`train.top_layers_per_epoch` schedule), and `plugtune-compile` the default with
+`train.compile=true`, to show what compiling adds; it
 compiles into an empty cache directory, so its training time includes a first run's compile
 (later runs on the same machine reuse torch's on-disk cache).
 
@@ -105,10 +106,10 @@ def plugtune_one_epoch_variant(train_rows: int | None) -> dict:
     return plugtune_variant(train_rows, ("train.epochs=1",))
 
 
-def plugtune_top8_variant(train_rows: int | None) -> dict:
-    """The default with LoRA (and so the backward pass) on the last 8 blocks instead of 12: the
-    speed that fewer trained blocks buy, and the macro-F1 they cost."""
-    return plugtune_variant(train_rows, ("peft.top_layers=8",))
+def plugtune_no_freeze_variant(train_rows: int | None) -> dict:
+    """The default without its freeze schedule: the LoRA weights of all 12 blocks train in every
+    epoch, so every step runs backward through 12 blocks."""
+    return plugtune_variant(train_rows, ("train.top_layers_per_epoch=null",))
 
 
 def plugtune_compile_variant(train_rows: int | None) -> dict:
@@ -117,7 +118,7 @@ def plugtune_compile_variant(train_rows: int | None) -> dict:
 
 
 VARIANTS = {"w1": w1_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "plugtune": plugtune_variant,
-            "plugtune-top8": plugtune_top8_variant, "plugtune-compile": plugtune_compile_variant}
+            "plugtune-no-freeze": plugtune_no_freeze_variant, "plugtune-compile": plugtune_compile_variant}
 
 
 def main() -> None:

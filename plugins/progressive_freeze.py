@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from core.errors import PlugtuneError
-from plugins.frozen_prefix import NoPrefix, decoder_stack
+from plugins.frozen_prefix import NoPrefix, decoder_stack, frozen_depth
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,11 @@ class ProgressiveFreeze:
             stack = decoder_stack(self.model)
         except NoPrefix as why:
             raise PlugtuneError(f"{SETTING}: this model has no decoder blocks to freeze ({why})") from None
+        trained_blocks = len(stack.layers) - frozen_depth(self.model)
+        if self.top_layers_per_epoch[0] < trained_blocks:
+            log.warning("%s starts at %d but %d blocks have trainable weights: the lower %d train in no epoch; "
+                        "start the schedule at %d (or set it to null)", SETTING, self.top_layers_per_epoch[0],
+                        trained_blocks, trained_blocks - self.top_layers_per_epoch[0], trained_blocks)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.add_callback(freeze_at_epoch_start(self, stack))
         try:
