@@ -38,16 +38,22 @@ def test_intent_with_the_cache_trains_the_same_model(tiny_model, tiny_data, tmp_
     assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
 
 
-def test_sft_with_the_cache_trains_the_same_model(tiny_model, tmp_path):
+def assert_sft_cache_trains_the_same_model(model_dir, tmp_path, overrides: list[str], cached_blocks: int, min_steps: int):
+    """``task=chat`` with and without the cache: same losses and answers, ``cached_blocks`` deep at the end."""
     train, eval_ = write_chat_data(tmp_path)
-    base = ["task=chat", *generation_overrides(tiny_model, train, eval_), "peft.top_layers=1", "train.epochs=3"]
+    base = ["task=chat", *generation_overrides(model_dir, train, eval_), *overrides]
     cached = run(compose_config(base + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
     plain = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
-    assert cached["train"]["cached_frozen_blocks"] == 1 and plain["train"]["cached_frozen_blocks"] == 0
-    assert len(losses(tmp_path / "plain")) >= 3
+    assert cached["train"]["cached_frozen_blocks"] == cached_blocks and plain["train"]["cached_frozen_blocks"] == 0
+    assert len(losses(tmp_path / "plain")) >= min_steps
     assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
     answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
     assert answers(tmp_path / "cached") == answers(tmp_path / "plain")
+
+
+def test_sft_with_the_cache_trains_the_same_model(tiny_model, tmp_path):
+    assert_sft_cache_trains_the_same_model(tiny_model, tmp_path, ["peft.top_layers=1", "train.epochs=3"],
+                                           cached_blocks=1, min_steps=3)
 
 
 def test_auto_leaves_one_epoch_runs_alone_and_all_layer_lora_has_nothing_to_cache(tiny_model, tiny_data, tmp_path):

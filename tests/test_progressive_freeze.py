@@ -7,8 +7,7 @@ from core.errors import PlugtuneError
 from core.pipeline import run
 from core.testing import compose_config, tiny_model_dir
 from plugins.progressive_freeze import first_trained_block, freeze_blocks_below, parse_schedule
-from test_frozen_prefix import finetuned_probabilities, losses, predictions
-from test_generation_pipeline import generation_overrides, write_chat_data
+from test_frozen_prefix import assert_sft_cache_trains_the_same_model, finetuned_probabilities, losses
 
 STEPS_PER_EPOCH = 5  # tiny data: 40 training rows in batches of 8
 
@@ -61,16 +60,9 @@ def test_cached_and_uncached_runs_of_a_schedule_train_the_same_model(three_block
 
 
 def test_the_sft_trainer_deepens_its_cache_the_same_way(three_block_model, tmp_path):
-    train, eval_ = write_chat_data(tmp_path)
-    base = ["task=chat", *generation_overrides(three_block_model, train, eval_), "peft.top_layers=2", "train.epochs=3",
-            "train.top_layers_per_epoch=[2,1]"]
-    cached = run(compose_config(base + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
-    plain = run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
-    assert cached["train"]["cached_frozen_blocks"] == 2 and plain["train"]["cached_frozen_blocks"] == 0
-    assert len(losses(tmp_path / "plain")) >= 6
-    assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
-    answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
-    assert answers(tmp_path / "cached") == answers(tmp_path / "plain")
+    assert_sft_cache_trains_the_same_model(
+        three_block_model, tmp_path, ["peft.top_layers=2", "train.epochs=3", "train.top_layers_per_epoch=[2,1]"],
+        cached_blocks=2, min_steps=6)
 
 
 def test_a_rising_schedule_is_one_clear_error(tiny_model, tiny_data, tmp_path):
