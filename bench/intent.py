@@ -18,7 +18,7 @@ rate is measured twice: the full `w1` run first, and `w1-again` (the same recipe
 rows give its rate) after the plugtune variants. The default's ratio is also printed against
 the mean of the two, a W1 rate taken around it rather than ten minutes before it.
 
-    python bench/intent.py                    # full data (~30 min on 2 CPU cores)
+    python bench/intent.py                    # full data (~35 min on 2 CPU cores)
     python bench/intent.py --train-rows 200   # a quick look at speed only
 """
 
