@@ -19,6 +19,40 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_gpu_mib() -> float | None:
+    """Peak GPU memory this process's tensors held, in MiB; None without CUDA."""
+    torch = sys.modules.get("torch")  # a variant that never imported torch used no GPU
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def on_gpu() -> bool:
+    """Whether the variants train on a CUDA GPU (the recipes' scripts would too: they pass
+    ``use_cpu`` only where there is no GPU)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def memory_figures() -> dict:
+    """Peak RSS, and peak GPU memory when there is a GPU."""
+    gpu = peak_gpu_mib()
+    return {"peak_rss_mib": peak_rss_mib(), **({"peak_gpu_mib": gpu} if gpu is not None else {})}
+
+
+def add_override_argument(parser) -> None:
+    """``--set KEY=VALUE`` (repeatable): config overrides every variant gets, e.g.
+    ``--set model.path=DIR`` to benchmark another model (bench/random_model.py writes one)."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every variant (repeatable), e.g. model.path=DIR")
+
+
+def override_args(overrides: list[str]) -> list[str]:
+    """The ``--set`` arguments that pass ``overrides`` on to a variant's process."""
+    return [arg for override in overrides for arg in ("--set", override)]
+
+
 def emit(result: dict) -> None:
     """Print a variant's figures where the driver finds them."""
     print(RESULT_PREFIX + json.dumps(result), flush=True)
@@ -26,7 +60,8 @@ def emit(result: dict) -> None:
 
 def run_variant(script: str, variant: str, extra: list[str]) -> dict:
     """Run ``python SCRIPT --variant NAME`` in a fresh process and return the figures it emitted."""
-    env = {**os.environ, "PLUGTUNE_PROGRESS": "0", "PYTHONPATH": str(REPO)}
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)  # keep the caller's entries
+    env = {**os.environ, "PLUGTUNE_PROGRESS": "0", "PYTHONPATH": path}
     proc = subprocess.run([sys.executable, script, "--variant", variant, *extra], cwd=REPO, env=env,
                           capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
@@ -39,6 +74,7 @@ def print_table(rows: list[dict], columns: list[tuple[str, str, str]], reference
     """Markdown table: one row per variant; ``columns`` are (key, header, format). Every numeric
     column also gets its ratio to the ``reference`` variant, so figures compare side by side."""
     ref = next(r for r in rows if r["variant"] == reference)
+    columns = [c for c in columns if any(r.get(c[0]) is not None for r in rows)]  # e.g. GPU memory on a CPU
     header = ["variant"] + [h for _, h, _ in columns]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -20,6 +20,7 @@ the mean of the two, a W1 rate taken around it rather than ten minutes before it
 
     python bench/intent.py                    # full data (~35 min on 2 CPU cores)
     python bench/intent.py --train-rows 200   # a quick look at speed only
+    python bench/intent.py --variants w1-again plugtune --set model.path=DIR   # another model (bench/gpu.py)
 """
 
 from __future__ import annotations
@@ -29,18 +30,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import emit, peak_rss_mib, print_table, run_variant
+from common import add_override_argument, emit, memory_figures, on_gpu, override_args, print_table, run_variant
 
 LABELS = ["fraud_risk", "refund", "balance", "card_lost", "other"]
 
 
-def plugtune_variant(train_rows: int | None, extra_overrides: tuple[str, ...] = ()) -> dict:
+def plugtune_variant(train_rows: int | None, overrides: list[str], extra_overrides: tuple[str, ...] = ()) -> dict:
     import os
 
     from core.pipeline import run
     from core.testing import compose_config
 
-    overrides = ["task=intent", *extra_overrides] + ([f"data.max_train_rows={train_rows}"] if train_rows else [])
+    overrides = ["task=intent", *overrides, *extra_overrides] + ([f"data.max_train_rows={train_rows}"] if train_rows else [])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tmp) / "compile-cache")  # train.compile: a first run
@@ -49,7 +50,7 @@ def plugtune_variant(train_rows: int | None, extra_overrides: tuple[str, ...] = 
     return {
         "train_examples": train["examples"], "train_seconds": train["seconds"],
         "examples_per_second": train["examples"] / train["seconds"],
-        "wall_seconds": time.perf_counter() - started, "peak_rss_mib": peak_rss_mib(),
+        "wall_seconds": time.perf_counter() - started, **memory_figures(),
         "macro_f1": results["metrics"]["finetuned"]["macro_f1"],
     }
 
@@ -57,7 +58,7 @@ def plugtune_variant(train_rows: int | None, extra_overrides: tuple[str, ...] = 
 W1_AGAIN_ROWS = 400  # enough steps (~2 min) for a steady rate
 
 
-def w1_variant(train_rows: int | None, evaluate: bool = True) -> dict:
+def w1_variant(train_rows: int | None, overrides: list[str], evaluate: bool = True) -> dict:
     import json
 
     import torch
@@ -66,11 +67,11 @@ def w1_variant(train_rows: int | None, evaluate: bool = True) -> dict:
     from sklearn.metrics import f1_score
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
-    from core.models import embedded_model_dir
+    from core.models import resolve_model_dir
     from core.testing import compose_config
 
     started = time.perf_counter()
-    model_dir = embedded_model_dir(compose_config().model)
+    model_dir = resolve_model_dir(compose_config(list(overrides)).model)
     data = Path(__file__).resolve().parent.parent / "data" / "intent"
     read = lambda name: [json.loads(line) for line in (data / name).read_text(encoding="utf-8").splitlines()]  # noqa: E731
     train_rows_list = [r for r in read("train.jsonl") if r["label"] in LABELS][: train_rows or None]
@@ -92,7 +93,7 @@ def w1_variant(train_rows: int | None, evaluate: bool = True) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=1, num_train_epochs=1, learning_rate=2e-5,
-                                 weight_decay=0.01, eval_strategy="no", save_strategy="no", report_to=[], use_cpu=True,
+                                 weight_decay=0.01, eval_strategy="no", save_strategy="no", report_to=[], use_cpu=not on_gpu(),
                                  disable_tqdm=True, seed=42)
         trainer = Trainer(model=model, args=args, train_dataset=encode(train_rows_list))
         train_started = time.perf_counter()
@@ -102,7 +103,7 @@ def w1_variant(train_rows: int | None, evaluate: bool = True) -> dict:
     figures = {
         "train_examples": len(train_rows_list), "train_seconds": train_seconds,
         "examples_per_second": len(train_rows_list) / train_seconds,
-        "wall_seconds": time.perf_counter() - started, "peak_rss_mib": peak_rss_mib(),
+        "wall_seconds": time.perf_counter() - started, **memory_figures(),
     }
     if logits is not None:
         predicted, truth = logits.argmax(-1).tolist(), [label2id[r["label"]] for r in test_rows]
@@ -110,26 +111,26 @@ def w1_variant(train_rows: int | None, evaluate: bool = True) -> dict:
     return figures
 
 
-def w1_again_variant(train_rows: int | None) -> dict:
+def w1_again_variant(train_rows: int | None, overrides: list[str]) -> dict:
     """W1's rate once more, after the plugtune variants: its first W1_AGAIN_ROWS rows, no scoring."""
-    return w1_variant(min(train_rows or W1_AGAIN_ROWS, W1_AGAIN_ROWS), evaluate=False)
+    return w1_variant(min(train_rows or W1_AGAIN_ROWS, W1_AGAIN_ROWS), overrides, evaluate=False)
 
 
-def plugtune_one_epoch_variant(train_rows: int | None) -> dict:
+def plugtune_one_epoch_variant(train_rows: int | None, overrides: list[str]) -> dict:
     """The default with W1's single epoch: the per-epoch rate, without the frozen-block cache that
     makes the default's later epochs cheaper."""
-    return plugtune_variant(train_rows, ("train.epochs=1",))
+    return plugtune_variant(train_rows, overrides, ("train.epochs=1",))
 
 
-def plugtune_no_freeze_variant(train_rows: int | None) -> dict:
+def plugtune_no_freeze_variant(train_rows: int | None, overrides: list[str]) -> dict:
     """The default without its freeze schedule: the LoRA weights of all 12 blocks train in every
     epoch, so every step runs backward through 12 blocks."""
-    return plugtune_variant(train_rows, ("train.top_layers_per_epoch=null",))
+    return plugtune_variant(train_rows, overrides, ("train.top_layers_per_epoch=null",))
 
 
-def plugtune_compile_variant(train_rows: int | None) -> dict:
+def plugtune_compile_variant(train_rows: int | None, overrides: list[str]) -> dict:
     """The default with ``train.compile=true``: the training steps run the LoRA blocks compiled."""
-    return plugtune_variant(train_rows, ("train.compile=true",))
+    return plugtune_variant(train_rows, overrides, ("train.compile=true",))
 
 
 VARIANTS = {"w1": w1_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "plugtune": plugtune_variant,
@@ -137,22 +138,31 @@ VARIANTS = {"w1": w1_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "p
             "w1-again": w1_again_variant}
 
 
+TABLE_COLUMNS = [
+    ("train_examples", "train examples", "d"), ("examples_per_second", "train examples/s", ".2f"),
+    ("train_seconds", "train s", ".1f"), ("wall_seconds", "whole run s", ".1f"),
+    ("peak_rss_mib", "peak RSS MiB", ".0f"), ("peak_gpu_mib", "peak GPU MiB", ".0f"), ("macro_f1", "macro-F1", ".4f"),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=VARIANTS)
+    parser.add_argument("--variants", choices=VARIANTS, nargs="+", default=list(VARIANTS),
+                        help="which variants to run, in this order (default: all)")
     parser.add_argument("--train-rows", type=int, default=None)
+    add_override_argument(parser)
     args = parser.parse_args()
     if args.variant:
-        emit(VARIANTS[args.variant](args.train_rows))
+        emit(VARIANTS[args.variant](args.train_rows, args.overrides))
         return
-    extra = ["--train-rows", str(args.train_rows)] if args.train_rows else []
-    rows = [{"variant": name, **run_variant(__file__, name, extra)} for name in VARIANTS]
-    print_table(rows, [
-        ("train_examples", "train examples", "d"), ("examples_per_second", "train examples/s", ".2f"),
-        ("train_seconds", "train s", ".1f"), ("wall_seconds", "whole run s", ".1f"),
-        ("peak_rss_mib", "peak RSS MiB", ".0f"), ("macro_f1", "macro-F1", ".4f"),
-    ], reference="w1")
+    extra = (["--train-rows", str(args.train_rows)] if args.train_rows else []) + override_args(args.overrides)
+    rows = [{"variant": name, **run_variant(__file__, name, extra)} for name in args.variants]
+    reference = next(name for name in ("w1", "w1-again", *args.variants) if name in args.variants)
+    print_table(rows, TABLE_COLUMNS, reference=reference)
     by_name = {row["variant"]: row for row in rows}
+    if not {"w1", "w1-again", "plugtune"} <= by_name.keys():
+        return
     w1_rates = [by_name[name]["examples_per_second"] for name in ("w1", "w1-again")]
     w1_mean = sum(w1_rates) / 2
     print(f"\nW1 examples/s before / after the plugtune variants: {w1_rates[0]:.2f} / {w1_rates[1]:.2f} "

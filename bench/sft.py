@@ -20,6 +20,10 @@ Tokens/s counts non-padding tokens of the training rows.
 
     python bench/sft.py                  # 64 rows of each task (~20 min on 2 CPU cores)
     python bench/sft.py --train-rows 16  # a smoke run
+    python bench/sft.py --set model.path=DIR   # another model (bench/gpu.py)
+
+On a GPU every variant trains there, as its recipe's script would: W4 and TRL in the model's
+dtype (`model.dtype=auto`: bf16), TRL with its bf16 autocast, plugtune with its own settings.
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import emit, peak_rss_mib, print_table, run_variant
+from common import add_override_argument, emit, memory_figures, on_gpu, override_args, print_table, run_variant
 
 TRL_DEFAULTS_MAX_ROWS = 8
 W4_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def prepare(task: str, train_rows: int, tmp: str):
+def prepare(task: str, train_rows: int, tmp: str, overrides: list[str]):
     """Config, context, head and tokenised training rows for ``task`` (no model loaded yet)."""
     from core.data import load_data
     from core.kinds import RunContext
@@ -45,7 +49,8 @@ def prepare(task: str, train_rows: int, tmp: str):
 
     from transformers import set_seed
 
-    cfg = compose_config([f"task={task}", f"data.max_train_rows={train_rows}", "train.epochs=1", "train.save_steps=null"])
+    cfg = compose_config([f"task={task}", *overrides, f"data.max_train_rows={train_rows}", "train.epochs=1",
+                          "train.save_steps=null"])
     configure_threads(cfg)
     set_seed(cfg.seed)  # LoRA A's initial draw, as the pipeline does
     plugins = Plugins.resolve(cfg)
@@ -59,12 +64,12 @@ def figures(rows: list[dict], seconds: float) -> dict:
     tokens = sum(len(r["input_ids"]) for r in rows)
     answer_tokens = sum(sum(r["completion_mask"]) for r in rows)
     return {"rows": len(rows), "tokens": tokens, "answer_tokens": answer_tokens, "train_seconds": seconds,
-            "tokens_per_second": tokens / seconds, "peak_rss_mib": peak_rss_mib()}
+            "tokens_per_second": tokens / seconds, **memory_figures()}
 
 
-def plugtune_variant(task: str, train_rows: int) -> dict:
+def plugtune_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
+        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp, overrides)
         model = plugins.head.load(ctx)
         result = plugins.trainer.train(ctx, model, plugins.head, rows, None)
         final_loss = [r["train_loss"] for r in result.log_history if "train_loss" in r][-1]
@@ -82,21 +87,21 @@ def labelled(rows: list[dict]):
     ])
 
 
-def w4_variant(task: str, train_rows: int) -> dict:
+def w4_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
     from plugins.hf_trainer import checkpointing_argument
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
+        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp, overrides)
         model = plugins.head.load_base(ctx)
         model.enable_input_require_grads()  # what W4 scripts do for gradient checkpointing with LoRA
         model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=32, lora_dropout=0.1,
                                                  target_modules=W4_TARGETS, bias="none"))
         args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=4, gradient_accumulation_steps=4,
                                  num_train_epochs=1, learning_rate=1e-4, logging_steps=1, **{checkpointing_argument(): True},
-                                 save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, seed=42)
+                                 save_strategy="no", report_to=[], use_cpu=not on_gpu(), disable_tqdm=True, seed=42)
         trainer = Trainer(model=model, args=args, train_dataset=labelled(rows),
                           data_collator=DataCollatorForSeq2Seq(ctx.tokenizer, padding=True, label_pad_token_id=-100))
         started = time.perf_counter()
@@ -105,7 +110,7 @@ def w4_variant(task: str, train_rows: int) -> dict:
     return {**figures(rows, seconds), "final_train_loss": output.training_loss}
 
 
-def trl_variant(task: str, train_rows: int, **settings) -> dict:
+def trl_variant(task: str, train_rows: int, overrides: list[str], **settings) -> dict:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -116,10 +121,11 @@ def trl_variant(task: str, train_rows: int, **settings) -> dict:
         settings[checkpointing_argument()] = settings.pop("gradient_checkpointing")
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp)
+        cfg, ctx, plugins, rows = prepare(task, train_rows, tmp, overrides)
         model = plugins.head.load_base(ctx)
         dataset = Dataset.from_list([{"input_ids": r["input_ids"], "completion_mask": r["completion_mask"]} for r in rows])
-        args = SFTConfig(output_dir=tmp, num_train_epochs=1, report_to=[], disable_tqdm=True, use_cpu=True,
+        # use_cpu where there is no GPU: TRL refuses its default bf16 on a CPU without it.
+        args = SFTConfig(output_dir=tmp, num_train_epochs=1, report_to=[], disable_tqdm=True, use_cpu=not on_gpu(),
                          completion_only_loss=True, **settings)
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=ctx.tokenizer,
                              peft_config=build_lora_config(ctx, "CAUSAL_LM", model))
@@ -131,10 +137,10 @@ def trl_variant(task: str, train_rows: int, **settings) -> dict:
                     f"batch={trainer.args.per_device_train_batch_size}"}
 
 
-def trl_matched_variant(task: str, train_rows: int) -> dict:
-    """TRL with plugtune's trainer settings (fp32, no checkpointing, same batch and grouping): what
-    is left between the two is plugtune's answer-positions-only loss."""
-    return trl_variant(task, train_rows, bf16=False, gradient_checkpointing=False, per_device_train_batch_size=8,
+def trl_matched_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
+    """TRL with plugtune's trainer settings (fp32 on a CPU, bf16 autocast on a GPU, no checkpointing,
+    same batch and grouping): what is left between the two is plugtune's answer-positions-only loss."""
+    return trl_variant(task, train_rows, overrides, bf16=on_gpu(), gradient_checkpointing=False, per_device_train_batch_size=8,
                        train_sampling_strategy="group_by_length", learning_rate=1e-3, lr_scheduler_type="cosine",
                        warmup_steps=0.05, weight_decay=0.0, seed=42, data_seed=42)
 
@@ -142,28 +148,34 @@ def trl_matched_variant(task: str, train_rows: int) -> dict:
 VARIANTS = {"plugtune": plugtune_variant, "w4": w4_variant, "trl-defaults": trl_variant, "trl-matched": trl_matched_variant}
 
 
+TABLE_COLUMNS = [
+    ("tokens", "tokens", "d"), ("tokens_per_second", "train tokens/s", ".1f"), ("train_seconds", "train s", ".1f"),
+    ("peak_rss_mib", "peak RSS MiB", ".0f"), ("peak_gpu_mib", "peak GPU MiB", ".0f"),
+    ("final_train_loss", "mean train loss", ".3f"),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=VARIANTS)
     parser.add_argument("--task", choices=["qa", "toolcall"], nargs="+", default=["qa", "toolcall"])
     parser.add_argument("--train-rows", type=int, default=64)
+    add_override_argument(parser)
     args = parser.parse_args()
     if args.variant:
-        emit(VARIANTS[args.variant](args.task[0], args.train_rows))
+        emit(VARIANTS[args.variant](args.task[0], args.train_rows, args.overrides))
         return
+    gpu = on_gpu()
     for task in args.task:
         rows = []
         for name in ("w4", "trl-defaults", "trl-matched", "plugtune"):
             # TRL's defaults run ~10x slower here (bf16 on a CPU without AMX): fewer rows keep the
             # benchmark short; its rate is per token, like the others'.
-            limit = min(args.train_rows, TRL_DEFAULTS_MAX_ROWS) if name == "trl-defaults" else args.train_rows
-            rows.append({"variant": name, **run_variant(__file__, name, ["--task", task, "--train-rows", str(limit)])})
+            limit = min(args.train_rows, TRL_DEFAULTS_MAX_ROWS) if name == "trl-defaults" and not gpu else args.train_rows
+            rows.append({"variant": name, **run_variant(__file__, name, ["--task", task, "--train-rows", str(limit),
+                                                                          *override_args(args.overrides)])})
         print(f"\ntask={task}, {args.train_rows} rows, 1 epoch")
-        print_table(rows, [
-            ("tokens", "tokens", "d"), ("tokens_per_second", "train tokens/s", ".1f"),
-            ("train_seconds", "train s", ".1f"), ("peak_rss_mib", "peak RSS MiB", ".0f"),
-            ("final_train_loss", "mean train loss", ".3f"),
-        ], reference="w4")
+        print_table(rows, TABLE_COLUMNS, reference="w4")
         for row in rows:
             if row.get("note"):
                 print(f"{row['variant']}: {row['note']}")

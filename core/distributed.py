@@ -50,3 +50,22 @@ def run_stamp() -> str:
     if world_size() > 1:
         started = _process_start_time(os.getppid())  # the launcher all local ranks share
     return time.strftime(STAMP_FORMAT, time.localtime(started if started is not None else time.time()))
+
+
+def local_device():
+    """Where this process's model lives: its own GPU (``LOCAL_RANK`` under torchrun) when CUDA is
+    there, else the CPU. Placing the model there at load time means the baseline evaluation,
+    which runs before the Trainer would move it, runs on the GPU too."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def to_local_device(model, model_cfg):
+    """``model`` moved to :func:`local_device` (a quantized model stays where bitsandbytes put it
+    at load time: it cannot be moved)."""
+    if str(model_cfg.quantization) == "none":
+        model = model.to(local_device())
+    return model

@@ -52,9 +52,11 @@ def load_with_adapter(ctx: RunContext, head):
     from peft import PeftModel
     from transformers import set_seed
 
+    from core.distributed import to_local_device
+
     set_seed(ctx.cfg.seed)  # a freshly initialised layer (seq_cls score) comes out as in the run
     base = head.load_base(ctx)
-    return PeftModel.from_pretrained(base, str(ctx.run_dir / "adapter")).eval()
+    return to_local_device(PeftModel.from_pretrained(base, str(ctx.run_dir / "adapter")), ctx.cfg.model).eval()
 
 
 def exit_on_error(main):

@@ -5,6 +5,7 @@ Not a plugin (it registers nothing); third-party heads may import these helpers 
 
 from __future__ import annotations
 
+from core.distributed import to_local_device
 from core.errors import PlugtuneError
 from core.kinds import RunContext
 
@@ -119,7 +120,7 @@ class LoraHead:
             from peft import prepare_model_for_kbit_training
 
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=ctx.cfg.train.gradient_checkpointing)
-        return wrap_with_lora(ctx, model, self.task_type)
+        return to_local_device(wrap_with_lora(ctx, model, self.task_type), ctx.cfg.model)
 
     def save_adapter(self, ctx: RunContext, model, path) -> None:
         model.save_pretrained(str(path))

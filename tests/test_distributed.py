@@ -7,7 +7,7 @@ import sys
 
 from conftest import REPO, tiny_overrides
 from core.data import load_data
-from core.distributed import run_stamp
+from core.distributed import local_device, run_stamp, to_local_device
 from core.pipeline import Plugins, evaluate
 from core.runs import load_run, load_with_adapter
 
@@ -23,6 +23,28 @@ def test_run_stamp_is_the_launchers_start_time_under_torchrun(monkeypatch):
         assert run_stamp() == expected
     finally:
         run_stamp.cache_clear()
+
+
+def test_models_go_to_this_ranks_gpu_when_there_is_one(monkeypatch):
+    import torch
+    from omegaconf import OmegaConf
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert local_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert local_device() == torch.device("cuda", 3)
+
+    moved = []
+
+    class Model:
+        def to(self, device):
+            moved.append(device)
+            return self
+
+    to_local_device(Model(), OmegaConf.create({"quantization": "none"}))
+    to_local_device(Model(), OmegaConf.create({"quantization": "4bit"}))  # bitsandbytes placed it: not moved
+    assert moved == [torch.device("cuda", 3)]
 
 
 def test_torchrun_two_processes_one_run_dir_rank0_outputs(tiny_model, tiny_data, tmp_path):
