@@ -15,7 +15,8 @@ memory are the shape's; the macro-F1 and losses are not a model's and are not re
 that fails is reported and the suite goes on, so one run on a lent machine gives every figure it
 can. ``--json FILE`` keeps every figure.
 
-    python bench/gpu.py                                   # both shapes (~6 min on one H100/H200)
+    python bench/gpu.py                                   # both shapes, qa and toolcall
+                                                          # (135M with --tasks qa alone: 5 min on the lent H200)
     python bench/gpu.py --shapes tiny --sft-rows 16       # a smoke run, on a CPU too
     python bench/gpu.py --tokenizer DIR                   # where the embedded model is not installed
 """
@@ -58,28 +59,33 @@ def run_or_report(script: str, variant: str, extra: list[str], failures: list[st
 def shape_suite(shape: str, model_dir: Path, args, peak: tuple[float, str], failures: list[str], figures: dict,
                 save) -> None:
     """Every benchmark of one shape: prints its tables, puts the figures in ``figures`` and calls
-    ``save()`` after each benchmark."""
+    ``save()`` after each variant."""
     overrides = ([f"model={MODEL_CONFIGS[shape]}"] if shape in MODEL_CONFIGS else []) + [f"model.path={model_dir}"]
 
     print(f"\n## {shape} (random weights): intent, W1 recipe vs plugtune default", flush=True)
     extra = (["--train-rows", str(args.intent_rows)] if args.intent_rows else []) + override_args(overrides)
-    rows = [r for v in INTENT_VARIANTS if (r := run_or_report("intent.py", v, extra, failures))]
+    rows = figures["intent"] = []
+    for variant in INTENT_VARIANTS:
+        if row := run_or_report("intent.py", variant, extra, failures):
+            rows.append(row)
+            save()
     columns = [c for c in intent.TABLE_COLUMNS if c[0] != "macro_f1"]  # random weights: not a model's F1
     if rows:
         print_table(rows, columns, reference=rows[0]["variant"])
-    figures["intent"] = rows
-    save()
 
     for task in args.tasks:
         print(f"\n## {shape} (random weights): SFT task={task}, {args.sft_rows} rows, 1 epoch", flush=True)
         extra = ["--task", task, "--train-rows", str(args.sft_rows), *override_args(overrides)]
-        rows = [r for v in SFT_VARIANTS if (r := run_or_report("sft.py", v, extra, failures))]
+        rows = figures[f"sft_{task}"] = []
+        for variant in SFT_VARIANTS:
+            if row := run_or_report("sft.py", variant, extra, failures):
+                rows.append(row)
+                save()
         if rows:
             print_table(rows, [c for c in sft.TABLE_COLUMNS if c[0] != "final_train_loss"], reference=rows[0]["variant"])
             for row in rows:
                 if row.get("note"):
                     print(f"{row['variant']}: {row['note']}")
-        figures[f"sft_{task}"] = rows
         plugtune_qa = next((r for r in rows if r["variant"] == "plugtune"), None) if task == "qa" else None
         if plugtune_qa:
             from core.testing import compose_config
@@ -109,7 +115,7 @@ def main() -> None:
     print(f"{peak[1]}: {peak[0] / 1e12:.1f} TFLOP/s", flush=True)
     results, failures = {"device": device, "torch": torch.__version__, "peak_flops": peak[0], "shapes": []}, []
 
-    def save() -> None:  # after each benchmark: a suite cut short still leaves what it measured
+    def save() -> None:  # after each variant: a suite cut short still leaves what it measured
         if args.json:
             args.json.write_text(json.dumps({**results, "failures": failures}, indent=2))
 
