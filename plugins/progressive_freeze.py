@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from core.errors import PlugtuneError
-from plugins.frozen_prefix import NoPrefix, decoder_stack, frozen_depth
+from plugins.frozen_prefix import NoPrefix, decoder_stack
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,16 @@ def freeze_blocks_below(stack, first: int) -> int:
     return frozen
 
 
+def blocks_from_lowest_trained(stack) -> int:
+    """How many blocks there are from the lowest one with a trainable weight to the top (0 when no
+    block has one, e.g. LoRA on the output head alone). Not ``frozen_depth``, which also says 0
+    when the embedding trains: the warning below is about blocks only."""
+    for index, layer in enumerate(stack.layers):
+        if any(p.requires_grad for p in layer.parameters()):
+            return len(stack.layers) - index
+    return 0
+
+
 class ProgressiveFreeze:
     """Trainer mixin: at the start of each epoch, freeze the LoRA blocks below the count that
     ``top_layers_per_epoch`` gives for it, and deepen the frozen-block cache to match. Set
@@ -75,7 +85,7 @@ class ProgressiveFreeze:
             stack = decoder_stack(self.model)
         except NoPrefix as why:
             raise PlugtuneError(f"{SETTING}: this model has no decoder blocks to freeze ({why})") from None
-        trained_blocks = len(stack.layers) - frozen_depth(self.model)
+        trained_blocks = blocks_from_lowest_trained(stack)
         if self.top_layers_per_epoch[0] < trained_blocks:
             log.warning("%s starts at %d but %d blocks have trainable weights: the lower %d train in no epoch; "
                         "start the schedule at %d (or set it to null)", SETTING, self.top_layers_per_epoch[0],

@@ -6,7 +6,7 @@ from conftest import tiny_overrides
 from core.errors import PlugtuneError
 from core.pipeline import run
 from core.testing import compose_config, tiny_model_dir
-from plugins.progressive_freeze import first_trained_block, freeze_blocks_below, parse_schedule
+from plugins.progressive_freeze import blocks_from_lowest_trained, first_trained_block, freeze_blocks_below, parse_schedule
 from test_frozen_prefix import assert_sft_cache_trains_the_same_model, finetuned_probabilities, losses
 
 STEPS_PER_EPOCH = 5  # tiny data: 40 training rows in batches of 8
@@ -40,6 +40,19 @@ def test_freezing_stops_gradients_below_the_first_trained_block():
     assert freeze_blocks_below(stack, 2) == 4  # weight and bias of blocks 0 and 1
     assert [p.requires_grad for p in stack.parameters()] == [False, False, False, False, True, True]
     assert freeze_blocks_below(stack, 2) == 0  # already frozen
+
+
+def test_the_schedule_warning_counts_blocks_from_the_lowest_trained_one():
+    import torch
+
+    stack = torch.nn.Module()
+    stack.embed_tokens = torch.nn.Embedding(4, 2)
+    stack.layers = torch.nn.ModuleList(torch.nn.Linear(2, 2) for _ in range(3))
+    assert blocks_from_lowest_trained(stack) == 3
+    freeze_blocks_below(stack, 1)
+    assert blocks_from_lowest_trained(stack) == 2
+    freeze_blocks_below(stack, 3)  # no block trains (the embedding still does): nothing to warn about
+    assert blocks_from_lowest_trained(stack) == 0
 
 
 def test_cached_and_uncached_runs_of_a_schedule_train_the_same_model(three_block_model, tiny_data, tmp_path):
