@@ -19,7 +19,7 @@ TARGET_PRESETS = {
 
 def resolve_dtype(name: str):
     """``auto`` is bf16 on a GPU that supports it, fp16 on an older GPU, else fp32 (CPU bf16 is
-    slow without AMX). PEFT keeps the LoRA weights themselves in fp32 either way."""
+    slow without AMX). The weights that train stay in fp32 either way (keep_trainable_weights_fp32)."""
     import torch
 
     if name == "auto":
@@ -95,6 +95,38 @@ def wrap_with_lora(ctx: RunContext, model, task_type: str):
         return get_peft_model(model, build_lora_config(ctx, task_type, model))
 
 
+def keep_trainable_weights_fp32(model) -> int:
+    """Store every trainable weight in fp32 when the base model is loaded in bf16/fp16 (GPUs,
+    ``model.dtype=auto``), and cast each such module's inputs to fp32; return how many weights
+    were converted.
+
+    PEFT keeps the LoRA matrices in fp32 itself, but a fully trained copy (the seq-cls ``score``
+    head, ``modules_to_save``) keeps the base's dtype: in bf16 AdamW's small updates round away,
+    and under fp16 mixed precision the Trainer's gradient scaler refuses fp16 gradients outright.
+    Casting the inputs keeps such a module usable outside autocast (evaluation, CPU runs); under
+    autocast its matmul still runs in the low precision.
+    """
+    import torch
+
+    low = (torch.float16, torch.bfloat16)
+    converted = 0
+    for module in model.modules():
+        weights = [p for p in module.parameters(recurse=False) if p.requires_grad and p.dtype in low]
+        if not weights:
+            continue
+        for weight in weights:
+            weight.data = weight.data.float()
+        module.register_forward_pre_hook(_inputs_to_fp32)
+        converted += len(weights)
+    return converted
+
+
+def _inputs_to_fp32(module, args):
+    import torch
+
+    return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
+
+
 def load_tokenizer(model_dir: str):
     """Load the tokenizer; models without a pad token pad with their end-of-sequence token."""
     from transformers import AutoTokenizer
@@ -120,7 +152,9 @@ class LoraHead:
             from peft import prepare_model_for_kbit_training
 
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=ctx.cfg.train.gradient_checkpointing)
-        return to_local_device(wrap_with_lora(ctx, model, self.task_type), ctx.cfg.model)
+        model = wrap_with_lora(ctx, model, self.task_type)
+        keep_trainable_weights_fp32(model)
+        return to_local_device(model, ctx.cfg.model)
 
     def save_adapter(self, ctx: RunContext, model, path) -> None:
         model.save_pretrained(str(path))

@@ -119,3 +119,24 @@ def test_long_input_is_cut_at_the_start_keeping_the_cue(tiny_model, tmp_path):
     assert len(row["input_ids"]) == 16
     assert ctx.tokenizer.decode(row["input_ids"]).endswith("卡丢了\nIntent:")
     assert row["labels"] == INTENT_LABELS.index("card_lost")
+
+
+def test_a_half_precision_base_trains_its_classification_head_in_fp32(tiny_model, tiny_data, tmp_path):
+    # model.dtype=bfloat16 is what `auto` gives on a GPU. PEFT keeps LoRA in fp32 but would train
+    # its copy of the score head in bf16; plugtune stores every trainable weight in fp32.
+    from core.kinds import RunContext
+    from core.pipeline import Plugins, run
+    from core.testing import compose_config
+
+    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["model.dtype=bfloat16"])
+    ctx = RunContext(cfg=cfg, run_dir=tmp_path, model_dir=str(tiny_model), labels=list(cfg.task.labels))
+    model = Plugins.resolve(cfg).head.load(ctx)
+    trainable = {name: p.dtype for name, p in model.named_parameters() if p.requires_grad}
+    assert any("score" in name for name in trainable)
+    assert set(trainable.values()) == {torch.float32}
+    assert next(p for p in model.parameters() if not p.requires_grad).dtype == torch.bfloat16
+
+    results = run(cfg, tmp_path / "run")  # and the bf16 base with fp32 head trains and evaluates
+    assert 0.0 <= results["metrics"]["finetuned"]["macro_f1"] <= 1.0
+    losses = [r["loss"] for r in json.loads((tmp_path / "run" / "train_log.json").read_text()) if "loss" in r]
+    assert losses and all(loss == loss for loss in losses)  # no NaN
