@@ -51,16 +51,18 @@ def decoder_stack(model):
     raise NoPrefix(f"{type(base).__name__} has no .layers/.embed_tokens decoder")
 
 
+def lowest_trained_block(stack) -> int:
+    """Index of the lowest decoder block with a trainable parameter (``len(stack.layers)`` if none)."""
+    return next((i for i, layer in enumerate(stack.layers) if any(p.requires_grad for p in layer.parameters())),
+                len(stack.layers))
+
+
 def frozen_depth(model) -> int:
     """How many leading decoder blocks have no trainable parameter (0 if the embedding trains)."""
     stack = decoder_stack(model)
     if any(p.requires_grad for p in stack.embed_tokens.parameters()):
         return 0
-    depth = 0
-    for layer in stack.layers:
-        if any(p.requires_grad for p in layer.parameters()):
-            break
-        depth += 1
+    depth = lowest_trained_block(stack)
     return depth if depth < len(stack.layers) else 0
 
 

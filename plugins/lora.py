@@ -95,10 +95,9 @@ def wrap_with_lora(ctx: RunContext, model, task_type: str):
         return get_peft_model(model, build_lora_config(ctx, task_type, model))
 
 
-def keep_trainable_weights_fp32(model) -> int:
+def keep_trainable_weights_fp32(model) -> None:
     """Store every trainable weight in fp32 when the base model is loaded in bf16/fp16 (GPUs,
-    ``model.dtype=auto``), and cast each such module's inputs to fp32; return how many weights
-    were converted.
+    ``model.dtype=auto``), and cast each such module's inputs to fp32.
 
     PEFT keeps the LoRA matrices in fp32 itself, but a fully trained copy (the seq-cls ``score``
     head, ``modules_to_save``) keeps the base's dtype: in bf16 AdamW's small updates round away,
@@ -109,7 +108,6 @@ def keep_trainable_weights_fp32(model) -> int:
     import torch
 
     low = (torch.float16, torch.bfloat16)
-    converted = 0
     for module in model.modules():
         weights = [p for p in module.parameters(recurse=False) if p.requires_grad and p.dtype in low]
         if not weights:
@@ -117,8 +115,6 @@ def keep_trainable_weights_fp32(model) -> int:
         for weight in weights:
             weight.data = weight.data.float()
         module.register_forward_pre_hook(_inputs_to_fp32)
-        converted += len(weights)
-    return converted
 
 
 def _inputs_to_fp32(module, args):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from core.errors import PlugtuneError
-from plugins.frozen_prefix import NoPrefix, decoder_stack
+from plugins.frozen_prefix import NoPrefix, decoder_stack, lowest_trained_block
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,7 @@ def blocks_from_lowest_trained(stack) -> int:
     """How many blocks there are from the lowest one with a trainable weight to the top (0 when no
     block has one, e.g. LoRA on the output head alone). Not ``frozen_depth``, which also says 0
     when the embedding trains: the warning below is about blocks only."""
-    for index, layer in enumerate(stack.layers):
-        if any(p.requires_grad for p in layer.parameters()):
-            return len(stack.layers) - index
-    return 0
+    return len(stack.layers) - lowest_trained_block(stack)
 
 
 class ProgressiveFreeze:
