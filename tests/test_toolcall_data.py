@@ -63,7 +63,7 @@ def fails(path: Path, line: int, reason: str, *overrides: str, tools_file: Path 
 def test_shipped_train_loads_with_tools_attached():
     result = read(DATA / "train.json")
     assert result.skipped == []
-    assert len(result.examples) == 458
+    assert len(result.examples) == 886
     assert all(example.tools is not None and len(example.tools) == 10 for example in result.examples)
     assert result.examples[0].source == f"{DATA / 'train.json'}:2"
     # Same canonical examples as the alpaca format (compact JSON, non-ASCII kept), plus tools.
@@ -72,7 +72,7 @@ def test_shipped_train_loads_with_tools_attached():
         (e.messages, e.fields, e.source) for e in alpaca
     ]
     calls = [e for e in result.examples if e.fields["output"].startswith("{")]
-    assert len(calls) == 420 and all("\\u" not in e.fields["output"] and ", " not in e.fields["output"] for e in calls)
+    assert len(calls) == 820 and all("\\u" not in e.fields["output"] and ", " not in e.fields["output"] for e in calls)
 
 
 def test_shipped_openai_test_loads():

@@ -236,6 +236,83 @@ TEMPLATES = {
     },
 }
 
+# More train phrasings, written after the first train/test split: 16 train templates per
+# tool taught the small model the phrasings rather than the task (test exact match stalled near
+# 0.78 whatever the epochs). They fill extra train rows drawn after the test rows
+# (extra_train_rows), so test.json stayed byte-identical; check_static keeps them disjoint from
+# every test template and from each other.
+EXTRA_TRAIN_TEMPLATES = {
+    "INSTANT_MEETING": [
+        "{m}这就开", "~{m}的人都到了，开始吧", "帮忙开个{m}", "我想马上开{m}", "launch一个{m}",
+        "快速发起{m}", "一键开启{m}", "现在启动{m}", "请帮我立刻开{m}", "即刻开{m}", "开会，{m}",
+        "拉个会：{m}", "马上组个{m}", "发起{m}会议", "现在进行{m}", "~大家都上线了，开{m}",
+        "给我开个{m}的会", "start {m}", "{m}，现在就开",
+    ],
+    "SCHEDULE_MEETING": [
+        "{t}的{m}，{d}分钟，帮我预约", "给我订{t}的{m}，{d}分钟", "安排一下：{m}，{t}，{d}分钟",
+        "{m}放在{t}，{d}分钟", "{t}开个{d}分钟的{m}", "帮我在{t}建个{m}，{d}分钟",
+        "{t}需要开{m}，{d}分钟", "预约：{t}，{m}，{d}min", "set up一个{m}，{t}，{d}分钟",
+        "麻烦{t}安排{m}，开{d}分钟", "{m}，{t}，{d}分钟，帮我约上", "日程加一个{m}，{t}，{d}分钟",
+        "我想{t}开{m}，{d}分钟", "{t}预留{d}分钟开{m}", "在{t}给我排{m}，开{d}分钟",
+        "{t}搞个{m}，{d}分钟", "发个会议邀约，{m}，{t}，{d}分钟", "{m}约在{t}，时长{d}min",
+    ],
+    "CANCEL_MEETING": [
+        "{m}取消了吧", "{m}用不着开了", "删除{m}", "{m}那个会不开了", "我要取消{m}", "{m}临时取消",
+        "{m}暂停，先不开", "{m}cancel掉吧", "请帮我撤掉{m}", "{m}取消掉", "~{m}没必要开了，取消",
+        "把{m}停掉", "{m}先取消吧", "~{m}的人来不了，取消吧", "取消今天的{m}", "{m}不开，取消",
+        "把{m}的预约取消", "{m}黄了，取消吧",
+    ],
+    "END_MEETING": [
+        "结束吧", "关掉会议", "结束本场会议", "~就到这里吧，散会", "finish meeting",
+        "~今天先这样，结束", "退出会议并结束", "把会议结束了", "~大家都讲完了，结束会议",
+        "close meeting", "停止会议", "~差不多了，散会吧", "结束这场会", "会散了吧", "终止会议",
+    ],
+    "MUTE_ALL": [
+        "都静音", "把所有人静音", "全体闭麦", "mute everyone", "~外面好吵，全员静音",
+        "所有人都mute", "全场禁言", "关掉所有人的麦克风", "静音所有参会者", "~有杂音，把大家都静音",
+        "麦克风全部关闭", "一起静音", "所有人麦克风静音", "把大家麦克风都关上", "全部人静音",
+    ],
+    "START_RECORDING": [
+        "录制会议", "开始录会", "record this meeting", "开启录制", "录像开始", "帮我录制会议",
+        "开始会议录像", "~这个要存档，开始录制", "start record", "打开录像", "会议录制开一下",
+        "录屏开始", "启动录像", "~留个底，录下来", "把录制打开",
+    ],
+    "SHARE_SCREEN": [
+        "共享我的屏幕", "打开共享", "我来共享屏幕", "share屏幕", "开启屏幕共享功能",
+        "~我给大家演示一下", "把桌面共享出去", "开屏幕分享", "~看一下我这边的画面", "共享画面",
+        "我要分享屏幕", "start screen sharing", "屏幕给大家共享下", "把屏幕投出去", "共享桌面",
+    ],
+    "INVITE_PARTICIPANT": [
+        "把{n}邀请进来", "{n}也叫上", "拉一下{n}", "叫上{n}一起开会", "邀请{n}进会", "{n}拉进会议",
+        "把{n}也加上", "请{n}进来开会", "给{n}发邀请", "invite一下{n}", "~这事得问{n}，拉进来",
+        "帮我邀请{n}入会", "让{n}进会", "把{n}加到会议里", "{n}加入会议", "邀请{n}一起",
+        "{n}请进会议", "把{n}拉到会里",
+    ],
+    "SET_REMINDER": [
+        "{m}开始前{k}分钟叫我", "提前{k}分钟提醒我{m}", "{m}前{k}分钟通知我", "{m}开会前{k}分钟提醒",
+        "提醒我提前{k}分钟去{m}", "{m}的提醒设在提前{k}分钟", "~怕忘了{m}，提前{k}分钟叫我",
+        "{m}，提前{k}分钟提醒", "帮我在{m}前{k}分钟提醒一下", "reminder：{m}，提前{k}分钟",
+        "开{m}之前提前{k}分钟通知", "{m}请提前{k}分钟提醒我", "提前{k}分钟叫我去{m}",
+        "{m}要提前{k}分钟提醒", "设提醒：{m}前{k}分钟", "到{m}前{k}分钟提醒我",
+    ],
+    "CHANGE_ROOM": [
+        "换{r}", "改到{r}", "会议挪到{r}", "调到{r}开会", "去{r}", "~{r}更大，换过去吧",
+        "换到{r}开会", "会议室调整为{r}", "改用{r}", "场地换到{r}", "change to {r}",
+        "把地方换到{r}", "会议转移到{r}", "~这边有人用，换到{r}", "换房间，去{r}",
+        "把会议室换成{r}吧",
+    ],
+}
+EXTRA_NO_CALL_TRAIN = [
+    "帮我订个酒店", "明天几点日出", "给我讲个故事", "怎么做番茄炒蛋", "你喜欢什么颜色",
+    "帮我查一下天气预报", "play some music", "what time is it", "帮我设置一个闹钟",
+    "今晚吃火锅怎么样", "地球有多大", "帮我查下银行卡余额", "哪家餐厅好吃", "帮我发个朋友圈",
+    "你会做饭吗", "打开导航去公司", "今天限行尾号是多少", "我想听相声", "给我来杯咖啡", "你好呀",
+    "谢谢你", "good morning", "帮我查一下火车票", "这个周末有什么活动", "世界上最高的山是哪座",
+    "帮我写个请假条", "今天几号", "who are you",
+]
+N_EXTRA_TRAIN_PER_TOOL = 40
+EXTRA_SEED = SEED + 2
+
 # Fillers, shared by both splits (the command itself is what train and test keep apart).
 PREFIXES = ["嗯，", "那个，", "小助手，", "呃，", "Hi，", "好，", "ok，"]
 SUFFIXES = ["，谢谢", "，快点", "，谢啦", "！", "。"]
@@ -379,16 +456,25 @@ class Cycler:
 
 
 def make_rows(split, n_per_tool, n_no_call, rng, times):
-    pools = {
-        "m": Cycler(MEETING_NAMES[split], rng), "t": Cycler(times[split], rng),
-        "d": Cycler(DURATIONS[split], rng), "n": Cycler(PERSON_NAMES[split], rng),
-        "k": Cycler(REMINDER_MINUTES[split], rng), "r": Cycler(ROOMS[split], rng),
-    }
+    """The rows of one split, from that split's templates and slot-value pools."""
+    slot_values = {"m": MEETING_NAMES[split], "t": times[split], "d": DURATIONS[split],
+                   "n": PERSON_NAMES[split], "k": REMINDER_MINUTES[split], "r": ROOMS[split]}
+    templates = {tool: TEMPLATES[tool][split] for tool in TOOLS_SPEC}
+    return fill_rows(split, templates, slot_values, n_per_tool, NO_CALL_UTTERANCES[split],
+                     n_no_call, rng, set())
+
+
+def fill_rows(label, templates_by_tool, slot_values, n_per_tool, no_call, n_no_call, rng, seen):
+    """n_per_tool rows per tool from its templates and n_no_call no-call rows, shuffled.
+
+    Templates and values are handed out in shuffled rounds; an utterance already in `seen`
+    (normalised) or over MAX_LEN is drawn again.  `seen` is updated with the new utterances."""
+    pools = {slot: Cycler(values, rng) for slot, values in slot_values.items()}
     slot_param = {"m": "meeting_name", "t": "start_time", "d": "duration_minutes",
                   "n": "name", "k": "minutes_before", "r": "room"}
-    rows, seen, used_templates = [], set(), Counter()
+    rows, used_templates = [], Counter()
     for tool in TOOLS_SPEC:
-        templates = Cycler(TEMPLATES[tool][split], rng)
+        templates = Cycler(templates_by_tool[tool], rng)
         for _ in range(n_per_tool):
             for _attempt in range(200):
                 template = templates.next()
@@ -403,24 +489,35 @@ def make_rows(split, n_per_tool, n_no_call, rng, times):
                 if normalise(utterance) not in seen and len(utterance) <= MAX_LEN:
                     break
             else:
-                raise AssertionError(f"no new utterance for {tool} ({split})")
+                raise AssertionError(f"no new utterance for {tool} ({label})")
             seen.add(normalise(utterance))
             used_templates[(tool, template)] += 1
             by_param = {slot_param[s]: v for s, v in values.items()}
             params = {p: by_param[p] for p, _, _ in TOOLS_SPEC[tool][1]}
             rows.append({"instruct": utterance, "input": "",
                          "output": {"tool_name": tool, "parameters": params}})
-    no_call = list(NO_CALL_UTTERANCES[split])
+    no_call = list(no_call)
     rng.shuffle(no_call)
-    assert len(no_call) >= n_no_call, (split, len(no_call))
+    assert len(no_call) >= n_no_call, (label, len(no_call))
     for utterance in no_call[:n_no_call]:
         seen.add(normalise(utterance))
         rows.append({"instruct": utterance, "input": "", "output": NO_CALL_REPLY})
     rng.shuffle(rows)
     for tool in TOOLS_SPEC:
-        for template in TEMPLATES[tool][split]:
-            assert used_templates[(tool, template)] >= 1, f"{split} never uses {tool} {template!r}"
+        for template in templates_by_tool[tool]:
+            assert used_templates[(tool, template)] >= 1, f"{label} never uses {tool} {template!r}"
     return rows
+
+
+def extra_train_rows(train, test, times):
+    """Rows from EXTRA_TRAIN_TEMPLATES and EXTRA_NO_CALL_TRAIN, filled from the wide train
+    pools with their own seed, none repeating a train or test utterance."""
+    wide = wide_train_pools()
+    slot_values = {"m": wide["meeting_name"], "t": times["train"], "d": DURATIONS["train"],
+                   "n": wide["name"], "k": REMINDER_MINUTES["train"], "r": wide["room"]}
+    seen = {normalise(r["instruct"]) for r in train + test}
+    return fill_rows("extra train", EXTRA_TRAIN_TEMPLATES, slot_values, N_EXTRA_TRAIN_PER_TOOL,
+                     EXTRA_NO_CALL_TRAIN, len(EXTRA_NO_CALL_TRAIN), random.Random(EXTRA_SEED), seen)
 
 
 def wide_train_pools():
@@ -469,6 +566,7 @@ def build():
     train = make_rows("train", N_TRAIN_PER_TOOL, N_TRAIN_NO_CALL, rng, times)
     test = make_rows("test", N_TEST_PER_TOOL, N_TEST_NO_CALL, rng, times)
     train = widen_train_values(train)
+    train += extra_train_rows(train, test, times)
     openai = [openai_row(r) for r in test]
     return tool_schemas(), train, test, times, openai
 
@@ -502,13 +600,20 @@ def check_static():
         assert len(train_keys) == len(TEMPLATES[tool]["train"]), f"{tool}: duplicate train template"
         assert len(test_keys) == len(TEMPLATES[tool]["test"]), f"{tool}: duplicate test template"
         assert not train_keys & test_keys, f"{tool}: template in both splits: {train_keys & test_keys}"
+        extra_keys = {normalise(re.sub(r"\{\w\}", "#", t.lstrip("~"))) for t in EXTRA_TRAIN_TEMPLATES[tool]}
+        assert len(extra_keys) == len(EXTRA_TRAIN_TEMPLATES[tool]), f"{tool}: duplicate extra template"
+        assert not extra_keys & (train_keys | test_keys), f"{tool}: extra template already used"
+        for t in EXTRA_TRAIN_TEMPLATES[tool]:
+            slots = re.findall(r"\{(\w)\}", t)
+            assert set(slots) == slots_needed and len(slots) == len(set(slots)), (tool, t)
         for split in ("train", "test"):
             for t in TEMPLATES[tool][split]:
                 slots = re.findall(r"\{(\w)\}", t)
                 assert set(slots) == slots_needed and len(slots) == len(set(slots)), (tool, t)
     # templates are unique across tools too (an utterance means one thing)
     all_keys = [normalise(re.sub(r"\{\w\}", "#", t.lstrip("~")))
-                for tool in TEMPLATES for split in ("train", "test") for t in TEMPLATES[tool][split]]
+                for tool in TEMPLATES
+                for t in TEMPLATES[tool]["train"] + TEMPLATES[tool]["test"] + EXTRA_TRAIN_TEMPLATES[tool]]
     assert len(all_keys) == len(set(all_keys)), "a template is used by two tools"
     for pools in (MEETING_NAMES, PERSON_NAMES, ROOMS, DURATIONS, REMINDER_MINUTES, NO_CALL_UTTERANCES):
         for split in ("train", "test"):
@@ -520,10 +625,11 @@ def check_static():
         assert len(set(wide)) == len(wide), ("duplicate wide train value", param)
         assert not any(t in w or w in t for w in wide for t in test_pools[param]), ("wide train vs test", param)
     assert all(2 <= len(m) <= 6 for m in wide_train_pools()["meeting_name"]), "meeting names: 2-6 chars"
-    for split in ("train", "test"):
-        for u in NO_CALL_UTTERANCES[split]:
-            assert not any(w in u.lower() for w in TOOL_WORDS), f"no-call utterance looks like a call: {u}"
-    assert not {normalise(u) for u in NO_CALL_UTTERANCES["train"]} & {normalise(u) for u in NO_CALL_UTTERANCES["test"]}
+    no_call_train = NO_CALL_UTTERANCES["train"] + EXTRA_NO_CALL_TRAIN
+    for u in no_call_train + NO_CALL_UTTERANCES["test"]:
+        assert not any(w in u.lower() for w in TOOL_WORDS), f"no-call utterance looks like a call: {u}"
+    assert len({normalise(u) for u in no_call_train}) == len(no_call_train), "duplicate no-call utterance"
+    assert not {normalise(u) for u in no_call_train} & {normalise(u) for u in NO_CALL_UTTERANCES["test"]}
 
 
 def check_row(row, tools_by_name):
@@ -553,7 +659,8 @@ def check_splits(tools, train, test, times):
     tools_by_name = {t["function"]["name"]: t["function"] for t in tools}
     for row in train + test:
         check_row(row, tools_by_name)
-    for name, rows, per_tool, n_no in (("train", train, N_TRAIN_PER_TOOL, N_TRAIN_NO_CALL),
+    for name, rows, per_tool, n_no in (("train", train, N_TRAIN_PER_TOOL + N_EXTRA_TRAIN_PER_TOOL,
+                                        N_TRAIN_NO_CALL + len(EXTRA_NO_CALL_TRAIN)),
                                        ("test", test, N_TEST_PER_TOOL, N_TEST_NO_CALL)):
         counts = Counter(tool_of(r) for r in rows)
         assert all(counts[t] == per_tool for t in TOOLS_SPEC) and counts[NO_CALL] == n_no, counts
@@ -643,7 +750,8 @@ def main():
         counts = Counter(tool_of(r) for r in rows)
         lengths = sorted(len(r["instruct"]) for r in rows)
         short = sum(n <= SHORT for n in lengths)
-        print(f"{name}: {len(rows)} rows; per tool {N_TRAIN_PER_TOOL if name == 'train' else N_TEST_PER_TOOL}, "
+        per_tool = N_TRAIN_PER_TOOL + N_EXTRA_TRAIN_PER_TOOL if name == "train" else N_TEST_PER_TOOL
+        print(f"{name}: {len(rows)} rows; per tool {per_tool}, "
               f"no-call {counts[NO_CALL]} ({counts[NO_CALL] / len(rows):.1%}); utterance length "
               f"min {lengths[0]} / median {lengths[len(lengths) // 2]} / max {lengths[-1]} chars, "
               f"{short} ({short / len(rows):.0%}) <= {SHORT}")
@@ -652,11 +760,14 @@ def main():
     people = {"train": wide["name"], "test": PERSON_NAMES["test"]}
     rooms = {"train": wide["room"], "test": ROOMS["test"]}
     for split in ("train", "test"):
-        print(f"{split} pools: templates {sum(len(TEMPLATES[t][split]) for t in TEMPLATES)}, "
+        n_templates = sum(len(TEMPLATES[t][split]) for t in TEMPLATES)
+        if split == "train":
+            n_templates += sum(len(t) for t in EXTRA_TRAIN_TEMPLATES.values())
+        print(f"{split} pools: templates {n_templates}, "
               f"meeting names {len(names[split])}, people {len(people[split])}, "
               f"rooms {len(rooms[split])}, start times {len(times[split])}, "
               f"durations {DURATIONS[split]}, reminder minutes {REMINDER_MINUTES[split]}, "
-              f"no-call utterances {len(NO_CALL_UTTERANCES[split])}")
+              f"no-call utterances {len(NO_CALL_UTTERANCES[split]) + (len(EXTRA_NO_CALL_TRAIN) if split == 'train' else 0)}")
     print(f"test_openai.jsonl: {len(openai)} rows "
           f"({sum('tool_calls' in o['messages'][2] for o in openai)} with tool_calls)")
 
