@@ -72,7 +72,8 @@ def run_variant(script: str, variant: str, extra: list[str]) -> dict:
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]], reference: str) -> None:
     """Markdown table: one row per variant; ``columns`` are (key, header, format). Every numeric
-    column also gets its ratio to the ``reference`` variant, so figures compare side by side."""
+    column also gets its ratio to the ``reference`` variant, so figures compare side by side; a row
+    with a ``ratio_keys`` set gets ratios in those columns only (one that did other work)."""
     ref = next(r for r in rows if r["variant"] == reference)
     columns = [c for c in columns if any(r.get(c[0]) is not None for r in rows)]  # e.g. GPU memory on a CPU
     header = ["variant"] + [h for _, h, _ in columns]
@@ -86,7 +87,8 @@ def print_table(rows: list[dict], columns: list[tuple[str, str, str]], reference
                 cells.append("")
                 continue
             cell = format(value, fmt)
-            if isinstance(value, (int, float)) and ref.get(key) and row is not ref:
+            wants_ratio = key in row.get("ratio_keys", {key})
+            if isinstance(value, (int, float)) and ref.get(key) and row is not ref and wants_ratio:
                 cell += f" ({value / ref[key]:.2f}×)"
             cells.append(cell)
         print("| " + " | ".join(cells) + " |")

@@ -88,10 +88,13 @@ class ProgressiveFreeze:
                         "start the schedule at %d (or set it to null)", SETTING, self.top_layers_per_epoch[0],
                         trained_blocks, trained_blocks - self.top_layers_per_epoch[0], trained_blocks)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
-        self.add_callback(freeze_at_epoch_start(self, stack))
+        callback = freeze_at_epoch_start(self, stack)
+        self.add_callback(callback)
         try:
             return super().train(*args, **kwargs)
         finally:
+            # A second train() adds its own callback: one freeze per epoch start, not one per call.
+            self.remove_callback(callback)
             for parameter in trainable:
                 parameter.requires_grad_(True)
 

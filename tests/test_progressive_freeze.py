@@ -55,6 +55,40 @@ def test_the_schedule_warning_counts_blocks_from_the_lowest_trained_one():
     assert blocks_from_lowest_trained(stack) == 0
 
 
+def test_each_train_call_leaves_no_freeze_callback_behind():
+    import torch
+
+    from plugins.progressive_freeze import ProgressiveFreeze
+
+    class RecordingTrainer:
+        """Stands in for the HF Trainer: keeps callbacks and records how many a train() saw."""
+
+        def __init__(self, model):
+            self.model, self.callbacks, self.seen = model, [], []
+
+        def add_callback(self, callback):
+            self.callbacks.append(callback)
+
+        def remove_callback(self, callback):
+            self.callbacks.remove(callback)
+
+        def train(self):
+            self.seen.append(len(self.callbacks))
+
+    class Trainer(ProgressiveFreeze, RecordingTrainer):
+        top_layers_per_epoch = [2, 1]
+
+    model = torch.nn.Module()
+    model.base_model_prefix = "inner"
+    model.inner = torch.nn.Module()
+    model.inner.embed_tokens = torch.nn.Embedding(4, 2)
+    model.inner.layers = torch.nn.ModuleList(torch.nn.Linear(2, 2) for _ in range(2))
+    trainer = Trainer(model)
+    trainer.train()
+    trainer.train()
+    assert trainer.seen == [1, 1] and trainer.callbacks == []
+
+
 def test_cached_and_uncached_runs_of_a_schedule_train_the_same_model(three_block_model, tiny_data, tmp_path):
     # 3 blocks, LoRA on the top 2: the cache starts at depth 1 and deepens to 2 for epochs 2-3.
     base = tiny_overrides(three_block_model, *tiny_data) + ["peft.top_layers=2", "train.epochs=3"]
