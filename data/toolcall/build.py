@@ -586,6 +586,16 @@ def openai_row(row):
 # --------------------------------------------------------------------------
 # Checks
 # --------------------------------------------------------------------------
+def template_key(template):
+    """What 'the same template' means: slots, the indirect mark, punctuation and case ignored."""
+    return normalise(re.sub(r"\{\w\}", "#", template.lstrip("~")))
+
+
+def all_templates(tool):
+    """A tool's train, test and extra train templates."""
+    return TEMPLATES[tool]["train"] + TEMPLATES[tool]["test"] + EXTRA_TRAIN_TEMPLATES[tool]
+
+
 def check_static():
     names = list(TOOLS_SPEC)
     assert len(names) >= 8 and all(re.fullmatch(r"[A-Z][A-Z_]+", n) for n in names), names
@@ -595,25 +605,19 @@ def check_static():
     for tool, (_, params) in TOOLS_SPEC.items():
         slots_needed = {{"meeting_name": "m", "start_time": "t", "duration_minutes": "d", "name": "n",
                          "minutes_before": "k", "room": "r"}[p] for p, _, _ in params}
-        train_keys = {normalise(re.sub(r"\{\w\}", "#", t.lstrip("~"))) for t in TEMPLATES[tool]["train"]}
-        test_keys = {normalise(re.sub(r"\{\w\}", "#", t.lstrip("~"))) for t in TEMPLATES[tool]["test"]}
+        train_keys = {template_key(t) for t in TEMPLATES[tool]["train"]}
+        test_keys = {template_key(t) for t in TEMPLATES[tool]["test"]}
         assert len(train_keys) == len(TEMPLATES[tool]["train"]), f"{tool}: duplicate train template"
         assert len(test_keys) == len(TEMPLATES[tool]["test"]), f"{tool}: duplicate test template"
         assert not train_keys & test_keys, f"{tool}: template in both splits: {train_keys & test_keys}"
-        extra_keys = {normalise(re.sub(r"\{\w\}", "#", t.lstrip("~"))) for t in EXTRA_TRAIN_TEMPLATES[tool]}
+        extra_keys = {template_key(t) for t in EXTRA_TRAIN_TEMPLATES[tool]}
         assert len(extra_keys) == len(EXTRA_TRAIN_TEMPLATES[tool]), f"{tool}: duplicate extra template"
         assert not extra_keys & (train_keys | test_keys), f"{tool}: extra template already used"
-        for t in EXTRA_TRAIN_TEMPLATES[tool]:
+        for t in all_templates(tool):
             slots = re.findall(r"\{(\w)\}", t)
             assert set(slots) == slots_needed and len(slots) == len(set(slots)), (tool, t)
-        for split in ("train", "test"):
-            for t in TEMPLATES[tool][split]:
-                slots = re.findall(r"\{(\w)\}", t)
-                assert set(slots) == slots_needed and len(slots) == len(set(slots)), (tool, t)
     # templates are unique across tools too (an utterance means one thing)
-    all_keys = [normalise(re.sub(r"\{\w\}", "#", t.lstrip("~")))
-                for tool in TEMPLATES
-                for t in TEMPLATES[tool]["train"] + TEMPLATES[tool]["test"] + EXTRA_TRAIN_TEMPLATES[tool]]
+    all_keys = [template_key(t) for tool in TEMPLATES for t in all_templates(tool)]
     assert len(all_keys) == len(set(all_keys)), "a template is used by two tools"
     for pools in (MEETING_NAMES, PERSON_NAMES, ROOMS, DURATIONS, REMINDER_MINUTES, NO_CALL_UTTERANCES):
         for split in ("train", "test"):
