@@ -79,6 +79,14 @@ class ModelConfig:
     path: Optional[str] = None  # a local folder; overrides hub_id when set
     embedded_package: Optional[str] = None
     embedded_file: Optional[str] = None
+    # A GGUF file too big for one pip package ships as chunks in several: "package/path" of each
+    # chunk in order; they are joined into ``embedded_file`` once, checked against the sha256.
+    embedded_parts: List[str] = field(default_factory=list)
+    embedded_sha256: Optional[str] = None
+    # For a base model whose tokenizer has no chat template: the Jinja template to give it, and
+    # the tokens that end an assistant turn (added to the stop tokens of generation).
+    chat_template: Optional[str] = None
+    stop_tokens: List[str] = field(default_factory=list)
     cache_dir: Optional[str] = None  # None: $PLUGTUNE_CACHE, else ~/.cache/plugtune
     dtype: str = "float32"
     quantization: str = "none"  # none | 4bit | 8bit (QLoRA with bitsandbytes; needs CUDA)

