@@ -16,10 +16,10 @@ EVAL_ROWS = 30
 
 
 def test_toolcall_on_gemma_learns_calls(tmp_path):
-    """One epoch over the shipped train rows, 30 test rows (~6 minutes on 2 cores). The full
+    """Two epochs over the shipped train rows, 30 test rows (~7 minutes on 2 cores). The full
     default (3 epochs, 120 rows) reached exact match 0.908 (README)."""
     run_dir, cache = tmp_path / "run", tmp_path / "cache"
-    result = run_cli("core", "task=toolcall", "train.epochs=1", f"data.max_eval_rows={EVAL_ROWS}",
+    result = run_cli("core", "task=toolcall", "train.epochs=2", f"data.max_eval_rows={EVAL_ROWS}",
                      f"hydra.run.dir={run_dir}", env={"PLUGTUNE_CACHE": str(cache)}, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
 
