@@ -2,7 +2,8 @@
 recipe literally and against plain TRL `SFTTrainer` with its default settings.
 
 All three train the same tokenised rows of the shipped data (plugtune's chat/alpaca rendering,
-loss on the answer tokens only: equal loss masking) on the embedded model for one epoch:
+loss on the answer tokens only: equal loss masking) on the task's model for one epoch (the
+embedded SmolLM2-135M for qa, the embedded Gemma 3 270M for toolcall):
 
 * plugtune: the task's defaults (LoRA r16 on every linear layer of the last 12 blocks, batch 8,
   rows grouped by length, loss computed on answer positions only);

@@ -16,8 +16,9 @@ EVAL_ROWS = 30
 
 
 def test_toolcall_on_gemma_learns_calls(tmp_path):
-    """Two epochs over the shipped train rows, 30 test rows (~7 minutes on 2 cores). The full
-    default (3 epochs, 120 rows) reached exact match 0.908 (README)."""
+    """Two epochs over the shipped train rows, 30 test rows (~8 minutes on 2 cores): exact match
+    0.967 here. Two epochs on all 120 rows gave 0.917 on seed 42 but 0.817 on seed 1 (README),
+    so the bar leaves room for another CPU's rounding to take another path; the base is at 0."""
     run_dir, cache = tmp_path / "run", tmp_path / "cache"
     result = run_cli("core", "task=toolcall", "train.epochs=2", f"data.max_eval_rows={EVAL_ROWS}",
                      f"hydra.run.dir={run_dir}", env={"PLUGTUNE_CACHE": str(cache)}, timeout=1500)
@@ -37,8 +38,8 @@ def test_toolcall_on_gemma_learns_calls(tmp_path):
     base, tuned = results["metrics"]["baseline"], results["metrics"]["finetuned"]
     # The pretrained base writes prose, never a call: its exact match is the no-call rows' share.
     assert base["tool_call.parse_rate"] <= 0.1, base
-    assert tuned["tool_call.parse_rate"] >= 0.9, tuned
-    assert tuned["tool_call.exact_match"] >= 0.7, tuned
+    assert tuned["tool_call.parse_rate"] >= 0.8, tuned
+    assert tuned["tool_call.exact_match"] >= 0.6, tuned
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
     finetuned = [r["prediction"] for r in rows if r["model"] == "finetuned"]
     assert len(finetuned) == EVAL_ROWS
