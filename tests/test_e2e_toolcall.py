@@ -43,5 +43,6 @@ def test_toolcall_on_gemma_learns_calls(tmp_path):
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
     finetuned = [r["prediction"] for r in rows if r["model"] == "finetuned"]
     assert len(finetuned) == EVAL_ROWS
-    # Generation stops at the end of the model's turn instead of running on into a new one.
-    assert not any("<start_of_turn>" in answer or "<end_of_turn>" in answer for answer in finetuned), finetuned
+    # Generation stops at <end_of_turn>: every answer here is one line (compact JSON or the no-call
+    # reply); without the stop token the model runs on into "\n<start_of_turn>user\n…".
+    assert not any("\n" in answer or "start_of_turn" in answer for answer in finetuned), finetuned
