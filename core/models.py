@@ -200,7 +200,7 @@ def embedded_model_dir(model_cfg) -> Path:
 
     transformers de-quantises a GGUF file to fp32 but marks the model as quantized, and Trainer
     refuses to train such a model; saving it without the quantization flag gives a plain model.
-    A GGUF shipped in parts is joined in a scratch folder first and deleted after; the model
+    A GGUF shipped in parts is joined into the scratch folder and deleted once loaded; the model
     config's chat template and stop tokens are saved with the tokenizer and generation config.
     """
     target = cache_root(model_cfg) / "models" / model_cfg.name
@@ -214,14 +214,15 @@ def embedded_model_dir(model_cfg) -> Path:
     print(f"converting embedded model {model_cfg.name} from {gguf_path.name} to {target} (once)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model_cfg.name}-", dir=target.parent))
-    joined = Path(tempfile.mkdtemp(prefix=f".{model_cfg.name}-gguf-", dir=target.parent))
     try:
         if parts:
-            gguf_path = join_parts(parts, joined / gguf_path.name, model_cfg.embedded_sha256)
+            gguf_path = join_parts(parts, tmp / gguf_path.name, model_cfg.embedded_sha256)
         folder = gguf_path.parent
         with gguf_parsed_once():
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name)
+        if parts:  # the weights are in memory now; the joined file must not end up in the cache
+            gguf_path.unlink()
         give_chat_layout(model_cfg, tokenizer, model)
         model.hf_quantizer = None
         model.save_pretrained(tmp)
@@ -237,7 +238,6 @@ def embedded_model_dir(model_cfg) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(joined, ignore_errors=True)
     return target
 
 
