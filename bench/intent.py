@@ -10,7 +10,8 @@ one epoch, the like-for-like rate (W1's rate does not depend on the number of ep
 `train.top_layers_per_epoch` schedule), and `plugtune-compile` the default with
 `train.compile=true`, to show what compiling adds; it
 compiles into an empty cache directory, so its training time includes a first run's compile
-(later runs on the same machine reuse torch's on-disk cache).
+(later runs on the same machine reuse torch's on-disk cache). `plugtune-fp32` is the default
+with `train.cpu_bf16=false`: on a CPU with AMX tiles the default trains under bf16 autocast.
 
 The machine's speed drifts over a run of the suite (up to ~25 % between invocations), so W1's
 rate is measured twice: the full `w1` run first, and `w1-again` (the same recipe on its first
@@ -133,9 +134,15 @@ def plugtune_compile_variant(train_rows: int | None, overrides: list[str]) -> di
     return plugtune_variant(train_rows, overrides, ("train.compile=true",))
 
 
+def plugtune_fp32_variant(train_rows: int | None, overrides: list[str]) -> dict:
+    """The default in fp32 throughout: on a CPU with AMX tiles the default trains under bf16
+    autocast (``train.cpu_bf16=auto``); elsewhere this is the default itself."""
+    return plugtune_variant(train_rows, overrides, ("train.cpu_bf16=false",))
+
+
 VARIANTS = {"w1": w1_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "plugtune": plugtune_variant,
-            "plugtune-no-freeze": plugtune_no_freeze_variant, "plugtune-compile": plugtune_compile_variant,
-            "w1-again": w1_again_variant}
+            "plugtune-fp32": plugtune_fp32_variant, "plugtune-no-freeze": plugtune_no_freeze_variant,
+            "plugtune-compile": plugtune_compile_variant, "w1-again": w1_again_variant}
 
 
 TABLE_COLUMNS = [

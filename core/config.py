@@ -131,6 +131,9 @@ class TrainConfig:
     # torch.compile the decoder blocks that train, for the training steps (plugins/compiled_blocks.py):
     # ~15 % faster intent steps on 2 CPU cores, after ~50 s of compiling on a first run (README, Speed).
     compile: bool = False
+    # bf16 autocast for training on a CPU with AMX tiles (plugins/cpu_bf16.py): auto (on where the
+    # CPU has AMX; the intent preset), true or false; GPUs use bf16/fp16 regardless.
+    cpu_bf16: str = "false"
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
     resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
     # Multi-GPU engines, passed through to the Trainer (need CUDA; see README "More than one process"):

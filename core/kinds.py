@@ -42,6 +42,8 @@ class TrainResult:
     cached_frozen_blocks: int = 0
     # Decoder blocks the training steps ran through torch.compile (train.compile); 0: none.
     compiled_blocks: int = 0
+    # What the training steps computed in: fp32, or bf16/fp16 autocast (GPUs; train.cpu_bf16 on CPUs).
+    precision: str = "fp32"
 
 
 class DataFormat(Protocol):

@@ -145,6 +145,7 @@ def run(cfg, run_dir: Path) -> dict | None:
             "resumed_from": ctx.resume_from,
             "cached_frozen_blocks": trained.cached_frozen_blocks,
             "compiled_blocks": trained.compiled_blocks,
+            "precision": trained.precision,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},

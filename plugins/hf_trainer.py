@@ -10,6 +10,7 @@ import time
 
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
+from plugins import cpu_bf16
 from plugins.compiled_blocks import CompiledBlocks
 from plugins.frozen_prefix import FrozenPrefixCache, wanted
 from plugins.progressive_freeze import ProgressiveFreeze, parse_schedule
@@ -45,8 +46,9 @@ def training_kwargs(ctx: RunContext, output_dir: str) -> dict:
         dataloader_num_workers=0,
         remove_unused_columns=False,
         use_cpu=not on_gpu,
-        # bf16 autocast only where the hardware has it; on CPU without AMX it is slower than fp32.
-        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        # bf16 autocast only where the hardware has it: a bf16 GPU, or a CPU with AMX tiles
+        # (train.cpu_bf16, plugins/cpu_bf16.py); on a CPU without AMX it is slower than fp32.
+        bf16=(on_gpu and torch.cuda.is_bf16_supported()) or cpu_bf16.wanted(train),
         fp16=on_gpu and not torch.cuda.is_bf16_supported(),  # older GPUs: fp16 with loss scaling
         **{checkpointing_argument(): train.gradient_checkpointing},
         disable_tqdm=False,
@@ -136,10 +138,11 @@ class ReplayableOrder:
 
 def trainer_class():
     """transformers' Trainer with the replayable length-grouped order, the frozen-block cache, the
-    per-epoch freeze schedule and compiled training blocks."""
+    per-epoch freeze schedule, compiled training blocks and bf16 on AMX CPUs."""
     from transformers import Trainer
 
-    class PlugtuneTrainer(CompiledBlocks, ProgressiveFreeze, FrozenPrefixCache, ReplayableOrder, Trainer):
+    class PlugtuneTrainer(cpu_bf16.CpuBf16, CompiledBlocks, ProgressiveFreeze, FrozenPrefixCache, ReplayableOrder,
+                          Trainer):
         pass
 
     return PlugtuneTrainer
@@ -160,6 +163,7 @@ def run_training(trainer, train_dataset, configured_epochs: float, resume_from: 
         log_history=list(trainer.state.log_history),
         cached_frozen_blocks=getattr(trainer, "cached_blocks", 0),
         compiled_blocks=getattr(trainer, "compiled_blocks", 0),
+        precision="bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "fp32",
     )
 
 
@@ -176,6 +180,7 @@ class HfTrainer:
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
         trainer.top_layers_per_epoch = parse_schedule(ctx.cfg.train.top_layers_per_epoch)
         trainer.compile_blocks = bool(ctx.cfg.train.compile)
+        trainer.cpu_bf16 = args.bf16 and args.use_cpu
         return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from core import PlugtuneError, hookimpl
 from core.kinds import RunContext, TrainResult
 from plugins.compiled_blocks import CompiledBlocks
+from plugins.cpu_bf16 import CpuBf16
 from plugins.frozen_prefix import FrozenPrefixCache, wanted
 from plugins.progressive_freeze import ProgressiveFreeze, parse_schedule
 from plugins.hf_trainer import ReplayableOrder, run_training, training_kwargs
@@ -95,15 +96,21 @@ def plain_output_layer(model) -> bool:
 
 def trainer_class():
     """TRL's SFTTrainer with the answer-positions-only loss, the replayable batch order, the
-    frozen-block cache, the per-epoch freeze schedule and compiled training blocks."""
+    frozen-block cache, the per-epoch freeze schedule, compiled training blocks and bf16 on AMX
+    CPUs."""
     from trl import SFTTrainer
 
-    class AnswerLossSFTTrainer(CompiledBlocks, ProgressiveFreeze, FrozenPrefixCache, ReplayableOrder, SFTTrainer):
+    class AnswerOnlyLoss:
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not plain_output_layer(model):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             loss = answer_only_loss(model, inputs, num_items_in_batch)
             return (loss, {"loss": loss}) if return_outputs else loss
+
+    # CpuBf16 before AnswerOnlyLoss: its autocast must cover the answer-only loss too.
+    class AnswerLossSFTTrainer(CpuBf16, AnswerOnlyLoss, CompiledBlocks, ProgressiveFreeze, FrozenPrefixCache,
+                               ReplayableOrder, SFTTrainer):
+        pass
 
     return AnswerLossSFTTrainer
 
@@ -123,6 +130,7 @@ class SftTrainer:
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
         trainer.top_layers_per_epoch = parse_schedule(ctx.cfg.train.top_layers_per_epoch)
         trainer.compile_blocks = bool(ctx.cfg.train.compile)
+        trainer.cpu_bf16 = trainer.args.bf16 and trainer.args.use_cpu
         return trainer
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
