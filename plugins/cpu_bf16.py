@@ -26,6 +26,7 @@ import logging
 
 from core.doctor import cpu_has_amx
 from core.errors import PlugtuneError
+from plugins.lora import inputs_to_fp32
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ def _fp32_forward(forward):
 
     def forward_in_fp32(*args, **kwargs):
         with torch.autocast("cpu", enabled=False):
-            args = [a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
-            return forward(*args, **kwargs)
+            return forward(*inputs_to_fp32(None, args), **kwargs)
 
     return forward_in_fp32
 
@@ -105,11 +105,14 @@ def drop_autocast_wrapper(model) -> None:
 
 
 class CpuBf16:
-    """Trainer mixin: with ``cpu_bf16`` set (and ``bf16=True`` in its arguments), train with the
+    """Trainer mixin: training on a CPU with ``bf16=True`` in its arguments, train with the
     trainable modules in fp32 and eager attention; when ``train()`` returns the model computes
     as before, in fp32 outside autocast."""
 
-    cpu_bf16: bool = False
+    @property
+    def cpu_bf16(self) -> bool:
+        """bf16 autocast on a CPU: derived from the arguments (``training_kwargs`` set ``bf16``)."""
+        return bool(self.args.bf16 and self.args.use_cpu)
 
     def train(self, *args, **kwargs):
         if not self.cpu_bf16:

@@ -180,7 +180,6 @@ class HfTrainer:
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
         trainer.top_layers_per_epoch = parse_schedule(ctx.cfg.train.top_layers_per_epoch)
         trainer.compile_blocks = bool(ctx.cfg.train.compile)
-        trainer.cpu_bf16 = args.bf16 and args.use_cpu
         return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
 
 

@@ -114,10 +114,11 @@ def keep_trainable_weights_fp32(model) -> None:
             continue
         for weight in weights:
             weight.data = weight.data.float()
-        module.register_forward_pre_hook(_inputs_to_fp32)
+        module.register_forward_pre_hook(inputs_to_fp32)
 
 
-def _inputs_to_fp32(module, args):
+def inputs_to_fp32(module, args):
+    """Forward pre-hook: ``args`` with every floating-point tensor cast to fp32."""
     import torch
 
     return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)

@@ -130,7 +130,6 @@ class SftTrainer:
         trainer.cache_frozen_layers = wanted(ctx.cfg.train)
         trainer.top_layers_per_epoch = parse_schedule(ctx.cfg.train.top_layers_per_epoch)
         trainer.compile_blocks = bool(ctx.cfg.train.compile)
-        trainer.cpu_bf16 = trainer.args.bf16 and trainer.args.use_cpu
         return trainer
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
