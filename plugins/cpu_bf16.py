@@ -98,7 +98,8 @@ def eager_attention(model):
 
 def drop_autocast_wrapper(model) -> None:
     """Undo accelerate's mixed-precision wrapper: it replaces the model's ``forward`` with one
-    under autocast and leaves it there after training, so evaluation would run in bf16 too."""
+    under autocast and leaves it there after training, so the fine-tuned model would be scored
+    under autocast where the baseline was not."""
     original = model.__dict__.pop("_original_forward", None)
     if original is not None:
         model.forward = original
@@ -106,8 +107,9 @@ def drop_autocast_wrapper(model) -> None:
 
 class CpuBf16:
     """Trainer mixin: training on a CPU with ``bf16=True`` in its arguments, train with the
-    trainable modules in fp32 and eager attention; when ``train()`` returns the model computes
-    as before, in fp32 outside autocast."""
+    trainable modules in fp32 and eager attention. After any training, mixed-precision on a GPU
+    too, ``train()`` hands the model back computing as before, outside autocast, so the baseline
+    and the fine-tuned model are scored in the same precision."""
 
     @property
     def cpu_bf16(self) -> bool:
@@ -115,9 +117,9 @@ class CpuBf16:
         return bool(self.args.bf16 and self.args.use_cpu)
 
     def train(self, *args, **kwargs):
-        if not self.cpu_bf16:
-            return super().train(*args, **kwargs)
         try:
+            if not self.cpu_bf16:
+                return super().train(*args, **kwargs)
             with trainable_modules_in_fp32(self.model), eager_attention(self.model):
                 log.info("train.cpu_bf16: bf16 autocast on this AMX CPU; trained weights compute in fp32")
                 return super().train(*args, **kwargs)

@@ -58,6 +58,42 @@ def test_trained_modules_compute_in_fp32_under_autocast_until_the_block_ends():
         assert model[1](x).dtype == torch.bfloat16  # the class's forward again
 
 
+class MixedPrecisionTraining:
+    """Stands in for a Trainer whose mixed-precision train() (on a GPU: bf16=True, use_cpu=False)
+    leaves accelerate's autocast wrapper on the model's forward, as ``prepare_model`` does."""
+
+    def __init__(self, model, use_cpu):
+        self.model = model
+        self.args = OmegaConf.create({"bf16": True, "use_cpu": use_cpu})
+
+    def train(self):
+        model = self.model
+        model._original_forward = model.forward
+        plain = model.forward
+
+        def forward_under_autocast(*args, **kwargs):
+            with cpu_bf16.autocast():
+                return plain(*args, **kwargs)
+
+        model.forward = forward_under_autocast
+        return "trained"
+
+
+class Trainer(cpu_bf16.CpuBf16, MixedPrecisionTraining):
+    pass
+
+
+def test_after_gpu_mixed_precision_the_model_is_handed_back_without_the_autocast_wrapper():
+    # (the CPU bf16 path: test_intent_trains_in_bf16_and_hands_back_the_model_as_it_was)
+    model = torch.nn.Linear(8, 4)
+    trainer = Trainer(model, use_cpu=False)
+    assert not trainer.cpu_bf16
+    assert trainer.train() == "trained"
+    assert model.forward.__func__ is torch.nn.Linear.forward and "_original_forward" not in model.__dict__
+    with torch.no_grad():
+        assert model(torch.randn(2, 8)).dtype == torch.float32  # scored like the baseline, outside autocast
+
+
 def losses(run_dir):
     return [e["loss"] for e in json.loads((run_dir / "train_log.json").read_text()) if "loss" in e]
 
