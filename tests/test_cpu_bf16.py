@@ -62,9 +62,9 @@ class MixedPrecisionTraining:
     """Stands in for a Trainer whose mixed-precision train() (on a GPU: bf16=True, use_cpu=False)
     leaves accelerate's autocast wrapper on the model's forward, as ``prepare_model`` does."""
 
-    def __init__(self, model, use_cpu):
+    def __init__(self, model):
         self.model = model
-        self.args = OmegaConf.create({"bf16": True, "use_cpu": use_cpu})
+        self.args = OmegaConf.create({"bf16": True, "use_cpu": False})
 
     def train(self):
         model = self.model
@@ -86,7 +86,7 @@ class Trainer(cpu_bf16.CpuBf16, MixedPrecisionTraining):
 def test_after_gpu_mixed_precision_the_model_is_handed_back_without_the_autocast_wrapper():
     # (the CPU bf16 path: test_intent_trains_in_bf16_and_hands_back_the_model_as_it_was)
     model = torch.nn.Linear(8, 4)
-    trainer = Trainer(model, use_cpu=False)
+    trainer = Trainer(model)
     assert not trainer.cpu_bf16
     assert trainer.train() == "trained"
     assert model.forward.__func__ is torch.nn.Linear.forward and "_original_forward" not in model.__dict__
