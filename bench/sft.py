@@ -116,7 +116,7 @@ def trl_variant(task: str, train_rows: int, overrides: list[str], **settings) ->
     from trl import SFTConfig, SFTTrainer
 
     from plugins.hf_trainer import checkpointing_argument
-    from plugins.lora import build_lora_config
+    from core.heads import build_lora_config
 
     if "gradient_checkpointing" in settings:  # the name the installed transformers expects
         settings[checkpointing_argument()] = settings.pop("gradient_checkpointing")

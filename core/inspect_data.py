@@ -66,7 +66,8 @@ def split_report(name: str, rows: list[dict], max_length: int) -> list[str]:
 def inspect(cfg, plugins) -> str:
     """Validate the data and return the inspection report (the CLI prints it)."""
     data = load_data(cfg, plugins.data_format)
-    ctx = RunContext(cfg=cfg, run_dir=None, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels))
+    ctx = RunContext(cfg=cfg, run_dir=None, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels),
+                     template=plugins.template)
     plugins.head.load_tokenizer(ctx)
     train = plugins.head.encode(ctx, data.train)
     evaluation = plugins.head.encode(ctx, data.eval)

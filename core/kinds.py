@@ -20,6 +20,9 @@ class RunContext:
     folder holding the base model weights, ``labels`` the task's class names (empty for
     generation tasks) and ``tokenizer`` the loaded tokenizer once the head has loaded it.
     ``resume_from`` is the checkpoint a trainer must continue from (``core.checkpoints``).
+    ``template`` is the prompt template named by ``task.prompt_template``, resolved once by
+    whoever builds the context (the pipeline, ``mode=inspect``, ``core.runs``); heads render
+    with it. None when a caller did not resolve it: a head then looks it up by name.
     """
 
     cfg: Any
@@ -28,6 +31,7 @@ class RunContext:
     labels: list[str] = field(default_factory=list)
     tokenizer: Any = None
     resume_from: str | None = None  # a checkpoint folder the trainer continues from
+    template: Any = None  # the resolved prompt template (a core.kinds.PromptTemplate)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.config import ModelSource
 from core.errors import PlugtuneError
+from core.heads import quantization_kwargs  # noqa: F401  (moved to core.heads; old imports keep working)
 
 
 def cache_root(model_cfg) -> Path:
@@ -261,25 +262,6 @@ def check_quantization(model_cfg) -> None:
         )
     if importlib.util.find_spec("bitsandbytes") is None:
         raise PlugtuneError(f"model.quantization={choice} needs bitsandbytes: pip install bitsandbytes")
-
-
-def quantization_kwargs(model_cfg) -> dict:
-    """``from_pretrained`` keyword arguments for ``model.quantization`` (empty for none).
-
-    4bit is QLoRA's recipe: NF4 weights, double quantization, bf16 (else fp16) compute.
-    """
-    choice = str(model_cfg.quantization)
-    if choice == "none":
-        return {}
-    import torch
-    from transformers import BitsAndBytesConfig
-
-    if choice == "8bit":
-        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
-    compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"quantization_config": BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute,
-    )}
 
 
 def model_availability(model_cfg) -> tuple[bool, str]:

@@ -38,12 +38,13 @@ class Plugins:
     head: object
     trainer: object
     evaluators: dict[str, object]
+    template: object = None  # task.prompt_template, handed to the head as RunContext.template
 
     @classmethod
     def resolve(cls, cfg) -> "Plugins":
         registry = get_registry()
-        registry.get("prompt_template", cfg.task.prompt_template)  # fail now, not mid-run
         return cls(
+            template=registry.get("prompt_template", cfg.task.prompt_template),  # fails now, not mid-run
             data_format=registry.get("data_format", cfg.data.format),
             head=registry.get("task_head", cfg.task.head),
             trainer=registry.get("trainer", cfg.task.trainer),
@@ -105,7 +106,7 @@ def run(cfg, run_dir: Path) -> dict | None:
         log.info("resuming training from %s", resume_from)
     ctx = RunContext(
         cfg=cfg, run_dir=run_dir, model_dir=model_dir, labels=list(cfg.task.labels),
-        resume_from=str(resume_from) if resume_from else None,
+        resume_from=str(resume_from) if resume_from else None, template=plugins.template,
     )
     head = plugins.head
     model = head.load(ctx)
@@ -143,9 +144,8 @@ def run(cfg, run_dir: Path) -> dict | None:
             "examples_per_second": round(trained.examples / trained.seconds, 2) if trained.seconds else 0.0,
             "tokens_per_second": round(trained.tokens / trained.seconds, 1) if trained.seconds else 0.0,
             "resumed_from": ctx.resume_from,
-            "cached_frozen_blocks": trained.cached_frozen_blocks,
-            "compiled_blocks": trained.compiled_blocks,
             "precision": trained.precision,
+            "speedups": trained.speedups,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},

@@ -41,8 +41,10 @@ def load_run(run_dir) -> tuple[RunContext, object]:
     if not (run_dir / "adapter" / "adapter_config.json").is_file():
         raise PlugtuneError(f"run_dir: {run_dir} has no adapter/ (the run did not finish training)")
     cfg = OmegaConf.load(saved)
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels))
-    head = get_registry().get("task_head", cfg.task.head)
+    registry = get_registry()
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels),
+                     template=registry.get("prompt_template", cfg.task.prompt_template))
+    head = registry.get("task_head", cfg.task.head)
     head.load_tokenizer(ctx)
     return ctx, head
 

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import logging
 
-from core import Example, PlugtuneError, Prediction, hookimpl
+from core import Example, PlugtuneError, Prediction, hookimpl, lookup
+from core.heads import LoraHead, load_tokenizer, quantization_kwargs, resolve_dtype
 from core.kinds import RunContext
-from core.models import quantization_kwargs
 from core.progress import progress
-from core.registry import get_registry
-from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
 
 log = logging.getLogger("plugtune")
 
@@ -105,7 +103,9 @@ class CausalLmHead(LoraHead):
         return model
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
-        template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
+        template = ctx.template
+        if template is None:  # a RunContext built without the resolved template (older callers)
+            template = lookup("prompt_template", ctx.cfg.task.prompt_template)
         tokenizer, task = ctx.tokenizer, ctx.cfg.task
         if not tokenizer.is_fast:
             raise PlugtuneError(f"model {ctx.cfg.model.name}: causal_lm needs a fast tokenizer (for answer offsets)")

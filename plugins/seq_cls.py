@@ -8,12 +8,10 @@ PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, 
 from __future__ import annotations
 
 
-from core import Example, Prediction, hookimpl
+from core import Example, Prediction, hookimpl, lookup
+from core.heads import LoraHead, load_tokenizer, quantization_kwargs, resolve_dtype
 from core.kinds import RunContext
-from core.models import quantization_kwargs
 from core.progress import progress
-from core.registry import get_registry
-from plugins.lora import LoraHead, load_tokenizer, resolve_dtype
 from plugins.pooled_top_mlp import install as install_pooled_top_mlp
 
 
@@ -78,7 +76,9 @@ class SeqClsHead(LoraHead):
         return model
 
     def encode(self, ctx: RunContext, examples: list[Example]) -> list[dict]:
-        template = get_registry().get("prompt_template", ctx.cfg.task.prompt_template)
+        template = ctx.template
+        if template is None:  # a RunContext built without the resolved template (older callers)
+            template = lookup("prompt_template", ctx.cfg.task.prompt_template)
         label_ids = {label: i for i, label in enumerate(ctx.labels)}
         texts = [template.render(ex, ctx.tokenizer, ctx.cfg.task).prompt for ex in examples]
         max_length = ctx.cfg.task.max_length

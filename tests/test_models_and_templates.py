@@ -7,7 +7,7 @@ import pytest
 from core import Example, PlugtuneError
 from core.models import embedded_model_dir, resolve_model_dir
 from core.testing import compose_config
-from plugins.lora import lora_layers
+from core.heads import lora_layers
 from plugins.text_template import TextTemplate
 
 

@@ -199,7 +199,7 @@ def test_answer_only_loss_equals_the_models_own_loss(tiny_model, tmp_path):
 def test_lora_target_presets(tiny_model):
     from transformers import AutoModelForCausalLM
 
-    from plugins.lora import lora_targets
+    from core.heads import lora_targets
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
     assert lora_targets(["qv"], model) == ["q_proj", "v_proj"]

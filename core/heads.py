@@ -1,6 +1,8 @@
-"""Helpers the built-in task heads share: dtype choice, tokenizer loading and the LoRA config.
+"""Helpers for task heads: dtype choice, tokenizer loading, quantization, the LoRA config and
+``LoraHead``, the base of the built-in heads.
 
-Not a plugin (it registers nothing); third-party heads may import these helpers too.
+Part of the public plugin API (``core.PUBLIC_MODULES``): the built-in heads use exactly these,
+and third-party heads may too. (Until issue 24 this module was ``plugins/lora.py``.)
 """
 
 from __future__ import annotations
@@ -122,6 +124,25 @@ def inputs_to_fp32(module, args):
     import torch
 
     return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
+
+
+def quantization_kwargs(model_cfg) -> dict:
+    """``from_pretrained`` keyword arguments for ``model.quantization`` (empty for none).
+
+    4bit is QLoRA's recipe: NF4 weights, double quantization, bf16 (else fp16) compute.
+    """
+    choice = str(model_cfg.quantization)
+    if choice == "none":
+        return {}
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if choice == "8bit":
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+    compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"quantization_config": BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute,
+    )}
 
 
 def load_tokenizer(model_dir: str):
