@@ -6,7 +6,9 @@ may take any subset of the listed arguments. pluggy checks the names when a plug
 
 Registration hooks are called once per plugin while the registry is built. Each receives a
 ``register(name, obj)`` callable; the registry records which plugin registered ``name`` so an
-unknown or duplicated name can be reported with the plugins involved.
+unknown or duplicated name can be reported with the plugins involved. The object follows its
+kind's protocol in ``core/kinds.py``; each docstring below names the protocol and lists exactly
+its methods (a test checks both against the protocols and against CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ def register_data_formats(register):
     """Register readers that turn a raw file into canonical examples.
 
     Called once while the registry is built. ``register(name, fmt)`` takes the name used in
-    ``data.format`` and an object with ``read(path, data_cfg) -> list[core.Example]`` (or a
-    ``core.ReadResult`` listing the rows it skipped, which the report counts). ``read`` raises
-    ``core.DataError(path, line, reason)`` for a malformed row, never a bare exception, so the
-    user sees ``file:line: reason``. Returns nothing.
+    ``data.format`` and an object implementing ``core.kinds.DataFormat``:
+
+    - ``read(path, data_cfg)``: a list of ``core.Example`` (or a ``core.ReadResult`` listing the
+      rows it skipped, which the report counts); raises ``core.DataError(path, line, reason)``
+      for a malformed row, never a bare exception, so the user sees ``file:line: reason``.
+
+    Returns nothing.
     """
 
 
@@ -33,9 +38,12 @@ def register_prompt_templates(register):
     """Register prompt templates that render a canonical example as model text.
 
     Called once while the registry is built. ``register(name, template)`` takes the name used in
-    ``task.prompt_template`` and an object with
-    ``render(example, tokenizer, task_cfg) -> core.RenderedPrompt`` (the generation prompt, the
-    final answer, and for training the whole text with the character spans the loss covers).
+    ``task.prompt_template`` and an object implementing ``core.kinds.PromptTemplate``:
+
+    - ``render(example, tokenizer, task_cfg)``: a ``core.RenderedPrompt`` (the generation
+      prompt, the final answer, and for training the whole text with the character spans the
+      loss covers).
+
     Returns nothing.
     """
 
@@ -45,8 +53,19 @@ def register_task_heads(register):
     """Register task heads: how a model is built, inputs are encoded, and outputs are read.
 
     Called once while the registry is built. ``register(name, head)`` takes the name used in
-    ``task.head`` and an object implementing ``core.kinds.TaskHead`` (``load_tokenizer``,
-    ``load``, ``encode``, ``collator``, ``predict``, ``save_adapter``). Returns nothing.
+    ``task.head`` and an object implementing ``core.kinds.TaskHead``:
+
+    - ``load_tokenizer(ctx)``: the tokenizer alone, into ``ctx.tokenizer`` (``mode=inspect``).
+    - ``load_base(ctx)``: the base model as the head shapes it, without LoRA; export and chat
+      attach a finished run's adapter to it.
+    - ``load(ctx)``: tokenizer and base model wrapped for LoRA training.
+    - ``encode(ctx, examples)``: rows with ``input_ids`` and ``truncated`` (and
+      ``completion_mask`` where only part of the text is trained).
+    - ``collator(ctx)``: the batch collator for encoded rows.
+    - ``predict(ctx, model, encoded, examples, model_name)``: one ``core.Prediction`` per example.
+    - ``save_adapter(ctx, model, path)``: what training produced, loadable by plain PEFT.
+
+    Returns nothing.
     """
 
 
@@ -55,9 +74,13 @@ def register_trainers(register):
     """Register training loops.
 
     Called once while the registry is built. ``register(name, trainer)`` takes the name used in
-    ``task.trainer`` and an object implementing ``core.kinds.Trainer``
-    (``train(ctx, model, head, train_dataset, eval_dataset) -> core.kinds.TrainResult``; the
-    eval rows are for an eval loss during training, if the trainer logs one). Returns nothing.
+    ``task.trainer`` and an object implementing ``core.kinds.Trainer``:
+
+    - ``train(ctx, model, head, train_dataset, eval_dataset)``: trains ``model`` in place and
+      returns a ``core.kinds.TrainResult``; the eval rows are for an eval loss during training,
+      if the trainer logs one.
+
+    Returns nothing.
     """
 
 
@@ -66,8 +89,11 @@ def register_evaluators(register):
     """Register evaluators that score predictions.
 
     Called once while the registry is built. ``register(name, evaluator)`` takes the name used in
-    ``task.evaluators`` and an object with ``evaluate(predictions, ctx) -> core.EvalResult``, where
-    ``predictions`` is a list of ``core.Prediction`` for one model (baseline or fine-tuned).
+    ``task.evaluators`` and an object implementing ``core.kinds.Evaluator``:
+
+    - ``evaluate(predictions, ctx)``: a ``core.EvalResult`` for ``predictions``, a list of
+      ``core.Prediction`` for one model (baseline or fine-tuned).
+
     Returns nothing.
     """
 

@@ -1,13 +1,17 @@
 """The interfaces plugin objects implement, one per registrable kind.
 
 These are ``typing.Protocol`` classes: a plugin object needs the methods, not the base class.
+They are the one source of each contract: the registration hook's docstring in
+``core/hookspecs.py`` and CONTRIBUTING's hook reference list exactly these methods, and every
+registered object must have them with compatible signatures (``tests/unit/test_contracts.py``).
+``isinstance(obj, TaskHead)`` checks that the methods are there (they are ``runtime_checkable``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from core.types import EvalResult, Example, Prediction, RenderedPrompt
 
@@ -42,28 +46,49 @@ class TrainResult:
     examples: int
     tokens: int
     log_history: list[dict[str, Any]] = field(default_factory=list)
-    # Bottom decoder blocks run once instead of every epoch (train.cache_frozen_layers); 0: none.
-    cached_frozen_blocks: int = 0
-    # Decoder blocks the training steps ran through torch.compile (train.compile); 0: none.
-    compiled_blocks: int = 0
-    # What the training steps computed in: fp32, or bf16/fp16 autocast (GPUs; train.cpu_bf16 on CPUs).
+    # What the training steps computed in: fp32, or bf16/fp16 autocast (GPUs; the cpu_bf16 speed-up).
     precision: str = "fp32"
+    # What each speed-up did, by name (``core.speedups.report``); results.json's train.speedups.
+    speedups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@runtime_checkable
 class DataFormat(Protocol):
-    def read(self, path: Path, data_cfg: Any) -> list[Example]: ...
+    """Reads a raw file into canonical examples (``register_data_formats``, ``data.format``)."""
+
+    def read(self, path: Path, data_cfg: Any) -> list[Example]:
+        """Return the file's ``core.Example``s (or a ``core.ReadResult`` naming skipped rows).
+
+        A malformed row raises ``core.DataError(path, line, reason)``, never a bare exception.
+        """
 
 
+@runtime_checkable
 class PromptTemplate(Protocol):
-    def render(self, example: Example, tokenizer: Any, task_cfg: Any) -> RenderedPrompt: ...
+    """Renders an example as model text (``register_prompt_templates``, ``task.prompt_template``)."""
+
+    def render(self, example: Example, tokenizer: Any, task_cfg: Any) -> RenderedPrompt:
+        """Return ``core.RenderedPrompt(prompt, answer, text, train_spans)`` for one example.
+
+        ``prompt`` is what generation starts from, ``answer`` the final answer; ``text`` is the
+        whole training text and ``train_spans`` the character spans of it the loss covers
+        (empty: the answer after the prompt).
+        """
 
 
+@runtime_checkable
 class TaskHead(Protocol):
+    """Builds the model with LoRA, tokenises, and predicts (``register_task_heads``, ``task.head``)."""
+
     def load_tokenizer(self, ctx: RunContext) -> None:
         """Load the tokenizer alone into ``ctx.tokenizer`` (``mode=inspect`` needs no weights)."""
 
     def load_base(self, ctx: RunContext) -> Any:
-        """Load the base model as the head shapes it, without LoRA (for export and chat)."""
+        """Load the base model as the head shapes it, without LoRA, for export and chat.
+
+        ``core.runs`` attaches a finished run's ``adapter/`` to it (``peft.PeftModel``), so it
+        must build the same modules ``load`` wraps (e.g. the classification layer).
+        """
 
     def load(self, ctx: RunContext) -> Any:
         """Load tokenizer (set ``ctx.tokenizer``) and the base model wrapped for LoRA training."""
@@ -87,12 +112,27 @@ class TaskHead(Protocol):
         """Save what training produced (a PEFT adapter) so plain PEFT can load it."""
 
 
+@runtime_checkable
 class Trainer(Protocol):
+    """Trains a head's model on encoded rows (``register_trainers``, ``task.trainer``)."""
+
     def train(
         self, ctx: RunContext, model: Any, head: TaskHead, train_dataset: Any, eval_dataset: Any = None
     ) -> TrainResult:
-        """Train ``model`` in place on the head's encoded rows; ``eval_dataset`` is for eval loss."""
+        """Train ``model`` in place on the head's encoded rows and return a ``TrainResult``.
+
+        ``head.collator(ctx)`` batches the rows; ``ctx.resume_from`` is a checkpoint to continue
+        from; ``eval_dataset`` is for an eval loss during training, if the trainer logs one.
+        """
 
 
+@runtime_checkable
 class Evaluator(Protocol):
-    def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult: ...
+    """Scores one model's predictions (``register_evaluators``, listed in ``task.evaluators``)."""
+
+    def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult:
+        """Return ``core.EvalResult(metrics, details, report_md, plots)`` for one model's predictions.
+
+        ``predictions`` are the ``core.Prediction``s of one model (baseline or fine-tuned); metric
+        names must not clash with another evaluator's.
+        """
