@@ -1,19 +1,56 @@
 """Helpers data-format plugins share: path checks and row readers whose errors say ``file:line``.
 
-``iter_records`` reads the three layouts users export (a JSON array, JSON Lines, CSV with a
-header) and yields ``(line, row)`` pairs, so every later validation error can point at the row.
+Part of the public plugin API (``core.PUBLIC_MODULES``).
+
+Files: ``iter_records`` reads the three layouts users export (a JSON array, JSON Lines, CSV with
+a header) and yields ``(line, row)`` pairs, so every later validation error can point at the row;
+``check_data_file`` and ``read_text`` are its first steps.
+
+Rows: a format describes one row at a time and ``read_examples`` turns the whole file into a
+``core.ReadResult``, applying ``data.on_error`` and ``data.clean`` alike for every format:
+
+- ``RowProblem(reason)``: raise it for a bad row; it becomes ``file:line: reason`` (or a skipped
+  row with ``data.on_error=skip``);
+- ``column_mapping(data_cfg, fields, format_name)``: ``data.columns`` checked against the
+  format's fields;
+- ``text_value`` and ``clean_text``: a cell as text, cleaned as ``data.clean=true`` asks;
+  ``json_cell``: a list or object given as JSON text (a CSV cell) decoded;
+- the row layouts the built-in formats read, for formats that read them too:
+  ``AlpacaRows`` (instruction / input / output rows, ``ALPACA_FIELDS``), ``row_messages`` and
+  ``row_tools`` (OpenAI chat rows, ``MESSAGES_FIELDS``), ``load_tools_file`` and ``tool_names``
+  (``data.tools_file``).
+
+A minimal format built from them::
+
+    from core import Example, hookimpl
+    from core.datafiles import RowProblem, read_examples, text_value
+
+    class QuestionAnswerFormat:
+        def read(self, path, data_cfg):
+            def build(line, row):
+                question = text_value("question", row.get("question"), required=True, clean=False)
+                answer = text_value("answer", row.get("answer"), required=True, clean=False)
+                return Example(messages=[{"role": "user", "content": question},
+                                         {"role": "assistant", "content": answer}], source=f"{path}:{line}")
+            return read_examples(path, data_cfg, build)
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import logging
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from core.errors import DataError
-from core.types import SkippedRow
+from core.errors import DataError, PlugtuneError
+from core.types import Example, ReadResult, SkippedRow
+
+log = logging.getLogger("plugtune")
 
 
 def check_data_file(path) -> Path:
@@ -123,3 +160,403 @@ def _csv_records(path: Path, text: str):
             raise DataError(path, start, f"{len(row) - 1 + len(row[None])} cells, but the header has {len(reader.fieldnames)} columns")
         yield start, row
         start = reader.line_num + 1
+
+
+# --- rows: what every format shares -----------------------------------------------------------
+
+
+class RowProblem(Exception):
+    """What is wrong with one row, raised by a format's row builder inside ``read_examples``.
+
+    ``reason`` becomes ``file:line: reason``; ``emptied`` marks a text that ``data.clean`` left
+    empty (such rows are skipped and counted, never an error).
+    """
+
+    def __init__(self, reason: str, emptied: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.emptied = emptied
+
+
+_BREAK = re.compile(r"<br\s*/?>|</p\s*>", re.IGNORECASE)
+# A tag starts with a letter (or /letter), so text such as "a < b > c" is not taken for one.
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
+_SPACES = re.compile(r"[^\S\n]+")  # any whitespace but line breaks (tabs, &nbsp;, ...)
+
+
+def clean_text(text: str) -> str:
+    """Text from an HTML-ish export cell as plain text (``data.clean=true``).
+
+    HTML tags removed (``<br>`` and ``</p>`` become line breaks), entities such as ``&nbsp;``
+    decoded, runs of spaces and tabs collapsed to one space, three or more line breaks collapsed
+    to two, ends stripped.
+    """
+    text = _BREAK.sub("\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    # Tags go before entities are decoded, so an escaped "&lt;b&gt;" stays as literal text.
+    text = html.unescape(_TAG.sub("", text))
+    text = _SPACES.sub(" ", text)
+    text = re.sub(r" ?\n ?", "\n", text)  # no stray spaces at line ends or starts
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def skips_errors(data_cfg) -> bool:
+    """Whether ``data.on_error`` is ``skip`` (an OnError enum from the schema, or a plain string)."""
+    value = getattr(data_cfg, "on_error", "error")
+    return str(getattr(value, "value", value)) == "skip"
+
+
+def column_mapping(data_cfg, fields: tuple[str, ...], format_name: str) -> dict[str, str]:
+    """``data.columns`` as a dict ``{field: column}``; a field the format does not have is a
+    typo, so a PlugtuneError naming the format's ``fields``."""
+    raw = getattr(data_cfg, "columns", None) or {}
+    if not isinstance(raw, Mapping):
+        raise PlugtuneError(f"data.columns: expected a mapping like {{instruction: instruct}}, got {raw!r}")
+    columns = dict(raw)
+    for field in columns:
+        if field not in fields:
+            raise PlugtuneError(
+                f"data.columns: the {format_name} format has no field {field!r}; its fields are {', '.join(fields)}"
+            )
+    return columns
+
+
+def read_examples(path, data_cfg, build: Callable[[int, dict], Example]) -> ReadResult:
+    """Read ``path`` with ``iter_records`` and call ``build(line, row)`` for every row.
+
+    A ``RowProblem`` from ``build`` is a ``DataError`` at that line, or a skipped row with
+    ``data.on_error=skip`` or when ``data.clean`` emptied the row; a file left without rows is a
+    DataError. Returns the examples and the skipped rows (counted in the report).
+    """
+    path = Path(path)
+    skip = skips_errors(data_cfg)
+    examples: list[Example] = []
+    skipped: list[SkippedRow] = []
+    for line, row in iter_records(path, skipped if skip else None):
+        try:
+            examples.append(build(line, row))
+        except RowProblem as problem:
+            if not (skip or problem.emptied):
+                raise DataError(path, line, problem.reason) from None
+            skipped.append(SkippedRow(f"{path}:{line}", problem.reason))
+    if not examples:
+        if skipped:
+            first = skipped[0]
+            raise DataError(
+                path, None, f"no rows left: all {len(skipped)} were skipped (first: {first.source}: {first.reason})"
+            )
+        raise DataError(path, None, "no rows (the file is empty)")
+    return ReadResult(examples, skipped)
+
+
+def text_value(name: str, value: Any, *, required: bool, clean: bool) -> str:
+    """A cell as a string: numbers converted, cleaned if ``clean``, non-empty when ``required``
+    (else a ``RowProblem`` naming field ``name``)."""
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise RowProblem(f"field {name!r}: expected a string, got {type(value).__name__}")
+    if clean:
+        text = clean_text(text)
+    if required and not text.strip():
+        if clean:
+            raise RowProblem(f"empty {name!r} after cleaning", emptied=True)
+        got = "missing" if value is None else repr(text)
+        raise RowProblem(f"field {name!r}: expected a non-empty string, got {got}")
+    return text
+
+
+def json_cell(field: str, value: Any) -> Any:
+    """A list given as JSON text (a CSV cell) decoded; anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise RowProblem(f"field {field!r}: expected a list, got text that is not JSON") from None
+    return value
+
+
+# --- the alpaca row layout (the alpaca and toolcall formats) ------------------------------------
+
+ALPACA_FIELDS = ("instruction", "input", "output", "system", "history")
+# Column names other tutorials and exports use, tried in order when no mapping is given.
+ALPACA_ALIASES = {
+    "instruction": ("instruct", "question", "prompt", "query"),
+    "output": ("response", "answer", "completion"),
+}
+
+
+class AlpacaRows:
+    """Builds examples from instruction-tuning rows of one file (the ``alpaca`` format's layout).
+
+    ``columns`` is ``data.columns`` for the alpaca fields, ``clean`` is ``data.clean``. Pass
+    ``example`` to ``read_examples`` as the row builder; ``column`` says which of a row's keys
+    holds a field (an alias column is logged once per file).
+    """
+
+    def __init__(self, path, columns: dict[str, str], clean: bool):
+        self.path = Path(path)
+        self.columns = columns
+        self.clean = clean
+        self._announced: set[tuple[str, str]] = set()  # alias columns already logged for this file
+
+    def column(self, row: dict, field: str) -> str | None:
+        """The row's key that holds ``field``, or None when it has none."""
+        if field in self.columns:
+            column = self.columns[field]
+            if column not in row:
+                raise RowProblem(
+                    f"field {field!r}: column {column!r} (data.columns.{field}) is not in the row; "
+                    f"its columns are {', '.join(map(str, row))}"
+                )
+            return column
+        if field in row:
+            return field
+        for alias in ALPACA_ALIASES.get(field, ()):
+            if alias in row:
+                if (field, alias) not in self._announced:
+                    self._announced.add((field, alias))
+                    log.info("%s: reading alpaca field %r from column %r (set data.columns={%s: COLUMN} to choose another)",
+                             self.path, field, alias, field)
+                return alias
+        return None
+
+    def example(self, line: int, row: dict) -> Example:
+        """The row as an Example: messages [system] + history pairs + the user turn (instruction,
+        then a blank line and the input) + the output; ``fields`` keeps instruction, input and
+        output apart for instruction templates. An object or list ``output`` becomes compact JSON."""
+        values = {}
+        for field in ("instruction", "output"):
+            column = self.column(row, field)
+            if column is None:
+                tried = ", ".join((field, *ALPACA_ALIASES[field]))
+                raise RowProblem(
+                    f"field {field!r}: expected a non-empty string, got missing "
+                    f"(no column {tried}; set data.columns.{field})"
+                )
+            values[field] = row[column]
+        optional = {}
+        for field in ("input", "system", "history"):
+            column = self.column(row, field)
+            optional[field] = row[column] if column is not None else None
+
+        clean = self.clean
+        instruction = text_value("instruction", values["instruction"], required=True, clean=clean)
+        output = values["output"]
+        structured = isinstance(output, (dict, list))
+        if structured:  # a tool call given as a JSON object; data, so never "cleaned"
+            output = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+        output = text_value("output", output, required=True, clean=clean and not structured)
+        input_text = text_value("input", optional["input"], required=False, clean=clean)
+        if not input_text.strip():
+            input_text = ""  # templates add an Input section only for a real input
+        system = text_value("system", optional["system"], required=False, clean=clean)
+
+        messages = [{"role": "system", "content": system}] if system.strip() else []
+        for user, assistant in _history(optional["history"], clean):
+            messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        prompt = f"{instruction}\n\n{input_text}" if input_text else instruction
+        messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
+        return Example(
+            messages=messages,
+            source=f"{self.path}:{line}",
+            fields={"instruction": instruction, "input": input_text, "output": output},
+        )
+
+
+def _history(value: Any, clean: bool) -> list[tuple[str, str]]:
+    """Earlier turns as (user, assistant) pairs."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, str):  # a CSV cell holds the list as JSON text
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise RowProblem(
+                "field 'history': expected a list of [user, assistant] pairs, got text that is not JSON"
+            ) from None
+    if not isinstance(value, list):
+        raise RowProblem(f"field 'history': expected a list of [user, assistant] pairs, got {type(value).__name__}")
+    pairs = []
+    for index, pair in enumerate(value):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            got = f"{len(pair)} items" if isinstance(pair, (list, tuple)) else type(pair).__name__
+            raise RowProblem(f"field 'history': item {index}: expected a [user, assistant] pair, got {got}")
+        pairs.append(tuple(
+            text_value(f"history[{index}][{side}]", text, required=True, clean=clean)
+            for side, text in enumerate(pair)
+        ))
+    return pairs
+
+
+# --- the chat-messages row layout (the messages and toolcall formats) ----------------------------
+
+MESSAGES_FIELDS = ("messages", "conversation", "tools")
+MESSAGE_ROLES = ("system", "user", "assistant", "tool")
+# Keys kept from a message besides role and content, per role.
+KEPT_MESSAGE_KEYS = {"assistant": ("tool_calls",), "tool": ("name", "tool_call_id")}
+
+
+def row_messages(row: dict, keys: dict[str, str], clean: bool) -> list[dict[str, Any]]:
+    """The row's turns, from its ``messages`` (OpenAI chat) or ``conversation`` (``{system,
+    input, output}`` turns) column, checked for role order; texts cleaned when ``clean``.
+
+    ``keys`` maps ``messages`` and ``conversation`` to the row's column names (``data.columns``).
+    """
+    if keys["messages"] in row:
+        messages = _messages(json_cell("messages", row[keys["messages"]]), clean)
+    elif keys["conversation"] in row:
+        messages = _conversation(json_cell("conversation", row[keys["conversation"]]), clean)
+    else:
+        raise RowProblem(
+            f"expected a {keys['messages']!r} list (OpenAI chat) or a {keys['conversation']!r} list; "
+            f"the row has {', '.join(map(repr, row)) or 'no fields'}"
+        )
+    _check_order(messages)
+    return messages
+
+
+def row_tools(value: Any) -> list[dict[str, Any]] | None:
+    """A row's ``tools`` cell: a list of JSON schemas (objects), JSON text of one, or None when
+    empty or absent."""
+    if value is None or value == "" or value == []:  # "" is an empty CSV cell
+        return None
+    value = json_cell("tools", value)
+    if not isinstance(value, list) or not all(isinstance(tool, dict) for tool in value):
+        got = type(value).__name__ if not isinstance(value, list) else "a list with non-object items"
+        raise RowProblem(f"field 'tools': expected a list of JSON schemas (objects), got {got}")
+    return value
+
+
+def _non_empty_list(field: str, value: Any, items: str) -> list:
+    if not isinstance(value, list) or not value:
+        got = "an empty list" if value == [] else type(value).__name__
+        raise RowProblem(f"field {field!r}: expected a non-empty list of {items}, got {got}")
+    return value
+
+
+def _text(where: str, name: str, value: Any, clean: bool, may_be_empty: bool = False) -> str:
+    if value is None and not may_be_empty:
+        raise RowProblem(f"{where}: {name} is missing")
+    if value is not None and not isinstance(value, str):
+        raise RowProblem(f"{where}: {name} must be a string, got {type(value).__name__}")
+    text = clean_text(value or "") if clean else value or ""
+    if not text.strip() and not may_be_empty:
+        raise RowProblem(f"{where}: empty {name}" + (" after cleaning" if clean else ""), emptied=clean)
+    return text
+
+
+def _messages(value: Any, clean: bool) -> list[dict[str, Any]]:
+    _non_empty_list("messages", value, "messages")
+    messages = []
+    for index, message in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise RowProblem(f"{where}: expected an object with role and content, got {type(message).__name__}")
+        role = message.get("role")
+        if role is None:
+            raise RowProblem(f"{where}: role is missing")
+        if role not in MESSAGE_ROLES:
+            raise RowProblem(f"{where}: role {role!r} is not one of {', '.join(MESSAGE_ROLES)}")
+        tool_calls = message.get("tool_calls") if role == "assistant" else None
+        if tool_calls is not None and not isinstance(tool_calls, list):
+            raise RowProblem(f"{where}: tool_calls must be a list, got {type(tool_calls).__name__}")
+        # A turn that only calls tools has nothing to say; "" keeps chat templates happy.
+        content = _text(where, "content", message.get("content"), clean, may_be_empty=bool(tool_calls))
+        kept = {"role": role, "content": content}
+        kept.update({key: message[key] for key in KEPT_MESSAGE_KEYS.get(role, ()) if message.get(key) is not None})
+        messages.append(kept)
+    return messages
+
+
+def _conversation(value: Any, clean: bool) -> list[dict[str, Any]]:
+    _non_empty_list("conversation", value, "{input, output} turns")
+    messages = []
+    for index, turn in enumerate(value):
+        where = f"conversation[{index}]"
+        if not isinstance(turn, dict):
+            raise RowProblem(f"{where}: expected an object with input and output, got {type(turn).__name__}")
+        system = turn.get("system")
+        if index == 0:
+            system = _text(where, "system", system, clean, may_be_empty=True)
+            if system.strip():
+                messages.append({"role": "system", "content": system})
+        elif system not in (None, "") and system != value[0].get("system"):
+            raise RowProblem(f"{where}: 'system' is only allowed in the first turn")
+        messages.append({"role": "user", "content": _text(where, "input", turn.get("input"), clean)})
+        messages.append({"role": "assistant", "content": _text(where, "output", turn.get("output"), clean)})
+    return messages
+
+
+# Which roles may follow each state; an assistant that calls tools must get the tools' results.
+_NEXT = {
+    "start": ("user",),
+    "system": ("user",),
+    "user": ("assistant",),
+    "assistant": ("user",),
+    "assistant with tool_calls": ("tool",),
+    "tool": ("tool", "assistant"),
+}
+
+
+def _check_order(messages: list[dict[str, Any]]) -> None:
+    state = "start"
+    for index, message in enumerate(messages):
+        role = message["role"]
+        if role == "system" and index:
+            raise RowProblem(f"messages[{index}]: a system turn may only come first")
+        if role != "system" and role not in _NEXT[state]:
+            after = "at the start" if state == "start" else f"after {state}"
+            raise RowProblem(f"messages[{index}]: expected {' or '.join(_NEXT[state])} {after}, got {role}")
+        state = "assistant with tool_calls" if message.get("tool_calls") else role
+    if not any(message["role"] == "assistant" for message in messages):
+        raise RowProblem("messages: no assistant turn (nothing to train on)")
+    if messages[-1]["role"] != "assistant":
+        raise RowProblem(f"messages: the last turn is {messages[-1]['role']}; a conversation must end with assistant")
+
+
+# --- tool schemas (data.tools_file) --------------------------------------------------------------
+
+
+def load_tools_file(value) -> list[dict[str, Any]] | None:
+    """The OpenAI tool schemas in ``data.tools_file`` (None when unset); a missing or unreadable
+    file, or one that is not a non-empty list of schemas with a name, is a PlugtuneError."""
+    if value in (None, ""):
+        return None
+    path = Path(str(value))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read it ({exc})"
+        raise PlugtuneError(f"data.tools_file={path}: {reason}") from None
+    try:
+        tools = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlugtuneError(
+            f"data.tools_file={path}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(tools, list) or not tools:
+        got = "an empty list" if tools == [] else type(tools).__name__
+        raise PlugtuneError(f"data.tools_file={path}: expected a non-empty JSON list of tool schemas, got {got}")
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not _schema_name(tool):
+            raise PlugtuneError(
+                f"data.tools_file={path}: item {index}: expected a tool schema with function.name "
+                f'(like {{"type": "function", "function": {{"name": ...}}}})'
+            )
+    return tools
+
+
+def _schema_name(tool: dict) -> str | None:
+    function = tool.get("function")
+    name = function.get("name") if isinstance(function, dict) else tool.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def tool_names(tools: list[dict[str, Any]]) -> list[str]:
+    """The tool names in a list of schemas (``{"function": {"name"}}`` or flat ``{"name"}``), in order."""
+    return [name for name in map(_schema_name, tools) if name]

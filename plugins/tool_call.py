@@ -92,6 +92,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core import EvalResult, Prediction, hookimpl
+from core.datafiles import load_tools_file
 from core.kinds import RunContext
 
 PREFIX = "tool_call."
@@ -484,8 +485,6 @@ def run_tools(ctx) -> list | None:
     path = cfg.data.get("tools_file") if cfg is not None and "data" in cfg else None
     if not path:
         return None
-    from plugins.toolcall_data import load_tools_file
-
     return load_tools_file(path)
 
 

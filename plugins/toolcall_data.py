@@ -62,11 +62,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core import Example, PlugtuneError, ReadResult, hookimpl
-from plugins.alpaca import FIELDS as ALPACA_FIELDS
-from plugins.alpaca import AlpacaFormat, RowProblem, column_mapping, read_examples
-from plugins.messages import FIELDS as MESSAGES_FIELDS
-from plugins.messages import _tools, row_messages
+from core import Example, ReadResult, hookimpl
+from core.datafiles import (
+    ALPACA_FIELDS,
+    MESSAGES_FIELDS,
+    AlpacaRows,
+    RowProblem,
+    column_mapping,
+    load_tools_file,
+    read_examples,
+    row_messages,
+    row_tools,
+    tool_names,
+)
 
 FIELDS = ALPACA_FIELDS + MESSAGES_FIELDS
 
@@ -79,66 +87,26 @@ class ToolcallFormat:
         keys = {field: columns.get(field, field) for field in MESSAGES_FIELDS}
         clean = bool(getattr(data_cfg, "clean", False))
         file_tools = load_tools_file(getattr(data_cfg, "tools_file", None))
-        alpaca = AlpacaFormat()
-        announced: set[tuple[str, str]] = set()
+        alpaca = AlpacaRows(path, alpaca_columns, clean)
 
         def build(line: int, row: dict) -> Example:
-            row_tools = _tools(row.get(keys["tools"]))
-            tools = row_tools if row_tools is not None else file_tools
+            own_tools = row_tools(row.get(keys["tools"]))
+            tools = own_tools if own_tools is not None else file_tools
             known = None if tools is None else tool_names(tools)
             if keys["messages"] in row or keys["conversation"] in row:
                 messages = row_messages(row, keys, clean)
                 _check_openai_calls(messages, known)
                 return Example(messages=messages, tools=tools, source=f"{path}:{line}")
-            column = alpaca._column(path, row, "output", alpaca_columns, announced)
+            column = alpaca.column(row, "output")
             if column is not None:
                 output = _w4_output(row[column], known)
                 if output is not row[column]:
                     row = {**row, column: output}
-            example = alpaca._example(path, line, row, alpaca_columns, clean, announced)
+            example = alpaca.example(line, row)
             example.tools = tools
             return example
 
         return read_examples(path, data_cfg, build)
-
-
-def load_tools_file(value) -> list[dict[str, Any]] | None:
-    """The schemas in ``data.tools_file`` (None when unset); a bad file is a PlugtuneError."""
-    if value in (None, ""):
-        return None
-    path = Path(str(value))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read it ({exc})"
-        raise PlugtuneError(f"data.tools_file={path}: {reason}") from None
-    try:
-        tools = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlugtuneError(
-            f"data.tools_file={path}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
-    if not isinstance(tools, list) or not tools:
-        got = "an empty list" if tools == [] else type(tools).__name__
-        raise PlugtuneError(f"data.tools_file={path}: expected a non-empty JSON list of tool schemas, got {got}")
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, dict) or not _schema_name(tool):
-            raise PlugtuneError(
-                f"data.tools_file={path}: item {index}: expected a tool schema with function.name "
-                f'(like {{"type": "function", "function": {{"name": ...}}}})'
-            )
-    return tools
-
-
-def _schema_name(tool: dict) -> str | None:
-    function = tool.get("function")
-    name = function.get("name") if isinstance(function, dict) else tool.get("name")
-    return name if isinstance(name, str) and name else None
-
-
-def tool_names(tools: list[dict[str, Any]]) -> list[str]:
-    """The tool names in a list of schemas, in order."""
-    return [name for name in map(_schema_name, tools) if name]
 
 
 def _check_name(where: str, name: str, known: list[str] | None) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from core import DataError, PlugtuneError, SkippedRow
+from core.datafiles import clean_text
 from core.registry import get_registry
 from core.testing import compose_config
-from plugins.alpaca import AlpacaFormat, clean_text
+from plugins.alpaca import AlpacaFormat
 from plugins.messages import MessagesFormat
 
 FORMATS = {"alpaca": AlpacaFormat, "messages": MessagesFormat}
