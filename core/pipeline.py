@@ -22,7 +22,7 @@ from core.kinds import RunContext
 from core.models import check_quantization, resolve_model_dir
 from core.plots import draw_loss_curve
 from core.plugins import get_plugin_manager
-from core.registry import get_registry
+from core.registry import get_registry, provenance
 from core.report import comparison_table, render_report
 from core.rundir import save_dir_atomic, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from core.types import EvalResult, Prediction
@@ -149,6 +149,7 @@ def run(cfg, run_dir: Path) -> dict | None:
         },
         "data": {**data.stats(), "truncated_rows": truncated},
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
+        "plugins": provenance(cfg),  # which plugin, distribution and version provided each name used
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
     write_outputs(run_dir, results, evals, predictions, trained.log_history)

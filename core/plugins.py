@@ -142,6 +142,18 @@ def plugin_info(name: str) -> PluginInfo:
     return _infos.get(name, PluginInfo(name, "-", "inline"))
 
 
+def plugin_distribution(name: str) -> tuple[str | None, str | None]:
+    """The distribution that provides plugin ``name`` and its version, for results.json.
+
+    Built-ins come from ``plugtune`` (its installed version), entry points from the package that
+    declares them; an inline plugin (``core.testing.inline_plugin``) has neither: ``(None, None)``.
+    """
+    info = _infos.get(name)
+    if info is None or info.source == "unknown distribution":
+        return None, None
+    return (PROJECT_NAME if info.source == "builtin" else info.source), info.version
+
+
 def load_failures() -> list[PluginLoadFailure]:
     """Entry points that failed to import in this process."""
     get_plugin_manager()

@@ -47,6 +47,32 @@ class Registry:
         return {name: plugin for name, (_, plugin) in self._entries[kind].items()}
 
 
+def provenance(cfg, registry: Registry | None = None) -> list[dict[str, Any]]:
+    """Who provided each name a run uses, for results.json's ``plugins`` and report.md.
+
+    One entry per data format, prompt template, task head, trainer and evaluator named by
+    ``cfg``: ``{"kind", "name", "plugin", "distribution", "version"}`` (distribution ``plugtune``
+    for the built-ins; ``None`` for a plugin registered inline rather than installed).
+    """
+    from core.plugins import plugin_distribution
+
+    registry = registry or get_registry()
+    used = [
+        ("data_format", cfg.data.format),
+        ("prompt_template", cfg.task.prompt_template),
+        ("task_head", cfg.task.head),
+        ("trainer", cfg.task.trainer),
+        *(("evaluator", name) for name in cfg.task.evaluators),
+    ]
+    entries = []
+    for kind, name in used:
+        registry.get(kind, name)  # an unknown name fails here as it does everywhere
+        plugin = registry.names(kind)[name]
+        distribution, version = plugin_distribution(plugin)
+        entries.append({"kind": kind, "name": str(name), "plugin": plugin, "distribution": distribution, "version": version})
+    return entries
+
+
 def _failed_plugins_hint() -> str:
     """Plugins that failed to import may be the ones that provide a missing name: say so."""
     from core.plugins import load_failures

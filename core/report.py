@@ -57,6 +57,7 @@ def render_report(
         f"top_layers={cfg['peft']['top_layers']}",
         f"- training: epochs={cfg['train']['epochs']}, lr={cfg['train']['lr']}, "
         f"batch_size={cfg['train']['batch_size']}, grad_accum={cfg['train']['grad_accum']}, seed={cfg['seed']}",
+        *_plugins_table(results.get("plugins", [])),
         "",
         "## Data",
         f"- train rows: {data['train_rows']}, eval rows: {data['eval_rows']}",
@@ -95,6 +96,18 @@ def render_report(
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     lines += _sample_table(predictions, samples)
     return "\n".join(lines) + "\n"
+
+
+def _plugins_table(plugins: list[dict]) -> list[str]:
+    """Which plugin and distribution (and version) provided each name the run used."""
+    if not plugins:
+        return []
+    lines = ["", "## Plugins", "", "| kind | name | plugin | distribution | version |", "|---|---|---|---|---|"]
+    for p in plugins:
+        lines.append(
+            f"| {p['kind']} | `{p['name']}` | {p['plugin']} | {p['distribution'] or 'inline'} | {p['version'] or '-'} |"
+        )
+    return lines
 
 
 def _sample_table(predictions: dict[str, list[Prediction]], samples: int) -> list[str]:
