@@ -4,7 +4,7 @@
 are exactly those the model's own template gives. Every assistant turn plus its end-of-turn
 marker is trained; the generation prompt is every turn before the last assistant turn followed
 by the template's assistant header. ``auto`` is ``chat`` when the tokenizer has a chat template,
-else the ``alpaca`` layout.
+else the template registered as ``alpaca`` (looked up by name, ``core.lookup``).
 
 The system prompt comes from the data, else from ``task.system_prompt``. Some chat templates add
 their own default system prompt when there is none (SmolLM2's does); that is logged once, with
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 
-from core import Example, PlugtuneError, RenderedPrompt, hookimpl
+from core import Example, PlugtuneError, RenderedPrompt, hookimpl, lookup
 
 log = logging.getLogger("plugtune")
 
@@ -53,6 +53,11 @@ class ChatTemplate:
     def __init__(self, chat_template: str | None = None):
         self.chat_template = chat_template
         self._warned_default_system: set[int] = set()
+
+    def using(self, chat_template: str) -> "ChatTemplate":
+        """A ``chat`` template that renders with the Jinja ``chat_template`` given instead of the
+        tokenizer's (the ``file`` template's ``chat_template:`` key)."""
+        return type(self)(chat_template=chat_template)
 
     def _render(self, tokenizer, messages, tools, generation_prompt=False) -> str:
         return tokenizer.apply_chat_template(
@@ -113,22 +118,21 @@ class ChatTemplate:
 
 
 class AutoTemplate:
-    """``chat`` when the tokenizer has a chat template, else ``alpaca``."""
+    """``chat`` when the tokenizer has a chat template, else the template registered as
+    ``fallback`` (``alpaca``, from the instruction_templates plugin)."""
 
-    def __init__(self, chat: ChatTemplate, fallback):
+    def __init__(self, chat: ChatTemplate, fallback: str = "alpaca"):
         self.chat = chat
         self.fallback = fallback
 
     def render(self, example: Example, tokenizer, task_cfg) -> RenderedPrompt:
         if getattr(tokenizer, "chat_template", None):
             return self.chat.render(example, tokenizer, task_cfg)
-        return self.fallback.render(example, tokenizer, task_cfg)
+        return lookup("prompt_template", self.fallback).render(example, tokenizer, task_cfg)
 
 
 @hookimpl
 def register_prompt_templates(register):
-    from plugins.instruction_templates import ALPACA
-
     chat = ChatTemplate()
     register("chat", chat)
-    register("auto", AutoTemplate(chat, ALPACA))
+    register("auto", AutoTemplate(chat, "alpaca"))

@@ -26,7 +26,8 @@ the layout per turn, joined by ``separator``; every answer plus its suffix is tr
     answer_suffix: "</s>"
     separator: "\\n"
 
-or a Jinja chat template under ``chat_template:`` (rendered like the model's own, see ``chat``).
+or a Jinja chat template under ``chat_template:`` (rendered like the model's own by the template
+registered as ``chat``).
 ``{instruction}``/``{input}`` come from alpaca data as written; for other data the user turn's
 text is the instruction and the input is empty. The system prompt comes from the data, else
 ``task.system_prompt``.
@@ -37,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import Example, PlugtuneError, RenderedPrompt, hookimpl
+from core import Example, PlugtuneError, RenderedPrompt, hookimpl, lookup
 
 TEMPLATE_KEYS = ("system", "prompt", "input_block", "answer_suffix", "separator")
 
@@ -127,8 +128,6 @@ def load_template_file(path) -> object:
     """Build a template from a YAML file: format-string keys, or a Jinja ``chat_template``."""
     import yaml
 
-    from plugins.chat_template import ChatTemplate
-
     path = Path(path)
     if not path.is_file():
         raise PlugtuneError(f"task.template_file: {path} not found")
@@ -139,7 +138,8 @@ def load_template_file(path) -> object:
     if not isinstance(spec, dict):
         raise PlugtuneError(f"task.template_file: {path} must be a mapping of template keys")
     if "chat_template" in spec:
-        return ChatTemplate(chat_template=spec["chat_template"])
+        # The chat plugin's template, by name, rendering with this Jinja template instead.
+        return lookup("prompt_template", "chat").using(spec["chat_template"])
     unknown = sorted(set(spec) - set(TEMPLATE_KEYS))
     if unknown or "prompt" not in spec:
         raise PlugtuneError(
