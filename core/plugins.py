@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pluggy
 
-from core import PROJECT_NAME, hookspecs
+from core import PROJECT_NAME, hookspecs, moved
 from core.errors import PlugtuneError
 
 # Built-in plugins, registered in this order before any third-party package.
@@ -53,6 +53,25 @@ class PluginLoadFailure:
     name: str
     distribution: str
     error: str
+
+
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting registrations and unregistrations in ``generation`` so the
+    registry built from it (``core.registry.get_registry``) is rebuilt only when plugins change."""
+
+    generation = 0
+
+    def register(self, plugin, name=None):
+        try:
+            return super().register(plugin, name)
+        finally:
+            self.generation += 1
+
+    def unregister(self, plugin=None, name=None):
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            self.generation += 1
 
 
 _manager: pluggy.PluginManager | None = None
@@ -110,7 +129,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
     if _manager is None:
         _infos.clear()
         _failures.clear()
-        pm = pluggy.PluginManager(PROJECT_NAME)
+        moved.install()  # a plugin importing a moved module fails in one line naming the new one
+        pm = _PluginManager(PROJECT_NAME)
         pm.add_hookspecs(hookspecs)
         blocked = disabled_plugins()
         for name in blocked:

@@ -98,8 +98,22 @@ def build_registry(pm) -> Registry:
     return registry
 
 
+# (plugin manager, its generation, the registry built from it)
+_built: tuple[Any, int, Registry] | None = None
+
+
 def get_registry() -> Registry:
-    """Build the registry from the current plugin manager."""
+    """The registry of the current plugin manager, built once per process.
+
+    It is rebuilt only when the plugins change: one is registered or unregistered
+    (``core.testing.inline_plugin``) or the manager is rebuilt (``core.plugins.reset_plugin_manager``,
+    e.g. after ``PLUGTUNE_DISABLE_PLUGINS`` changed).
+    """
+    global _built
     from core.plugins import get_plugin_manager
 
-    return build_registry(get_plugin_manager())
+    pm = get_plugin_manager()
+    generation = getattr(pm, "generation", None)
+    if _built is None or _built[0] is not pm or generation is None or _built[1] != generation:
+        _built = (pm, generation, build_registry(pm))
+    return _built[2]
