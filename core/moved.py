@@ -16,7 +16,7 @@ MOVED_MODULES = {
     "plugins.lora": "core.heads",
     "plugins.frozen_prefix": "core.speedups.frozen_block_cache",
     "plugins.progressive_freeze": "core.speedups.freeze_schedule",
-    "plugins.compiled_blocks": "core.speedups.compile",
+    "plugins.compiled_blocks": "core.speedups.compiled_blocks",
     "plugins.cpu_bf16": "core.speedups.cpu_bf16",
     "plugins.pooled_top_mlp": "core.speedups.pooled_top_mlp",
 }

@@ -4,6 +4,7 @@ documented for plugins keep their old import paths."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import textwrap
 from pathlib import Path
@@ -30,6 +31,7 @@ def test_every_moved_module_is_gone_and_its_new_home_exists():
     get_plugin_manager()
     for old, new in moved.MOVED_MODULES.items():
         assert not REPO.joinpath(*old.split(".")).with_suffix(".py").exists(), f"{old} is in MOVED_MODULES but still exists"
+        assert importlib.util.find_spec(new) is not None, f"MOVED_MODULES sends {old} to {new}, which does not exist"
         with pytest.raises(ImportError, match=f"^{old} moved to {new}; import it from there$"):
             importlib.import_module(old)
     assert moved.MOVED_MODULES["plugins.lora"] == "core.heads"
