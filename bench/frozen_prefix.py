@@ -1,4 +1,4 @@
-"""Training time with and without ``train.cache_frozen_layers`` (the frozen bottom blocks run
+"""Training time with and without ``train.speedups.frozen_block_cache`` (the frozen bottom blocks run
 once instead of every epoch), same task, rows, epochs and seed, side by side.
 
 Each variant trains through plugtune's own trainer on the embedded model; the time includes
@@ -27,7 +27,7 @@ def train_once(task: str, train_rows: int, epochs: int, cache: str) -> dict:
     from core.testing import compose_config
 
     cfg = compose_config([f"task={task}", f"data.max_train_rows={train_rows}", f"train.epochs={epochs}",
-                          "train.save_steps=null", f"train.cache_frozen_layers={cache}"])
+                          "train.save_steps=null", f"train.speedups.frozen_block_cache={cache}"])
     configure_threads(cfg)
     set_seed(cfg.seed)  # the classification layer and LoRA A start from the same draw in both variants
     plugins = Plugins.resolve(cfg)
@@ -40,7 +40,7 @@ def train_once(task: str, train_rows: int, epochs: int, cache: str) -> dict:
         result = plugins.trainer.train(ctx, model, plugins.head, rows, None)
     final_loss = [r["train_loss"] for r in result.log_history if "train_loss" in r][-1]
     return {"rows": len(rows), "epochs": epochs, "train_seconds": result.seconds,
-            "tokens_per_second": result.tokens / result.seconds, "cached_blocks": result.cached_frozen_blocks,
+            "tokens_per_second": result.tokens / result.seconds, "cached_blocks": result.speedups["frozen_block_cache"]["cached_blocks"],
             "final_train_loss": final_loss, "peak_rss_mib": peak_rss_mib()}
 
 

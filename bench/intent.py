@@ -7,11 +7,11 @@ per-epoch eval/save is left out of its timed training (it would only slow it fur
 W1 trains one epoch and plugtune's default four; `plugtune-1-epoch` is the default cut to W1's
 one epoch, the like-for-like rate (W1's rate does not depend on the number of epochs);
 `plugtune-no-freeze` is the default training the LoRA of all 12 blocks in every epoch (no
-`train.top_layers_per_epoch` schedule), and `plugtune-compile` the default with
-`train.compile=true`, to show what compiling adds; it
+`train.speedups.freeze_schedule` schedule), and `plugtune-compile` the default with
+`train.speedups.compile=true`, to show what compiling adds; it
 compiles into an empty cache directory, so its training time includes a first run's compile
 (later runs on the same machine reuse torch's on-disk cache). `plugtune-fp32` is the default
-with `train.cpu_bf16=false`: on a CPU with AMX tiles the default trains under bf16 autocast.
+with `train.speedups.cpu_bf16=false`: on a CPU with AMX tiles the default trains under bf16 autocast.
 
 The machine's speed drifts over a run of the suite (up to ~25 % between invocations), so W1's
 rate is measured twice: the full `w1` run first, and `w1-again` (the same recipe on its first
@@ -45,7 +45,7 @@ def plugtune_variant(train_rows: int | None, overrides: list[str], extra_overrid
     overrides = ["task=intent", *overrides, *extra_overrides] + ([f"data.max_train_rows={train_rows}"] if train_rows else [])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tmp) / "compile-cache")  # train.compile: a first run
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tmp) / "compile-cache")  # train.speedups.compile: a first run
         results = run(compose_config(overrides), Path(tmp) / "run")
     train = results["train"]
     return {
@@ -126,18 +126,18 @@ def plugtune_one_epoch_variant(train_rows: int | None, overrides: list[str]) -> 
 def plugtune_no_freeze_variant(train_rows: int | None, overrides: list[str]) -> dict:
     """The default without its freeze schedule: the LoRA weights of all 12 blocks train in every
     epoch, so every step runs backward through 12 blocks."""
-    return plugtune_variant(train_rows, overrides, ("train.top_layers_per_epoch=null",))
+    return plugtune_variant(train_rows, overrides, ("train.speedups.freeze_schedule=null",))
 
 
 def plugtune_compile_variant(train_rows: int | None, overrides: list[str]) -> dict:
-    """The default with ``train.compile=true``: the training steps run the LoRA blocks compiled."""
-    return plugtune_variant(train_rows, overrides, ("train.compile=true",))
+    """The default with ``train.speedups.compile=true``: the training steps run the LoRA blocks compiled."""
+    return plugtune_variant(train_rows, overrides, ("train.speedups.compile=true",))
 
 
 def plugtune_fp32_variant(train_rows: int | None, overrides: list[str]) -> dict:
     """The default in fp32 throughout: on a CPU with AMX tiles the default trains under bf16
-    autocast (``train.cpu_bf16=auto``); elsewhere this is the default itself."""
-    return plugtune_variant(train_rows, overrides, ("train.cpu_bf16=false",))
+    autocast (``train.speedups.cpu_bf16=auto``); elsewhere this is the default itself."""
+    return plugtune_variant(train_rows, overrides, ("train.speedups.cpu_bf16=false",))
 
 
 VARIANTS = {"w1": w1_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "plugtune": plugtune_variant,

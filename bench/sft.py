@@ -92,7 +92,7 @@ def w4_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-    from plugins.hf_trainer import checkpointing_argument
+    from core.training import checkpointing_argument
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg, ctx, plugins, rows = prepare(task, train_rows, tmp, overrides)
@@ -115,7 +115,7 @@ def trl_variant(task: str, train_rows: int, overrides: list[str], **settings) ->
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from plugins.hf_trainer import checkpointing_argument
+    from core.training import checkpointing_argument
     from core.heads import build_lora_config
 
     if "gradient_checkpointing" in settings:  # the name the installed transformers expects

@@ -16,8 +16,19 @@ from core.errors import PlugtuneError, report_error
 log = logging.getLogger("plugtune")
 
 
+def main() -> None:
+    """``python -m core``: older override keys are renamed first (``train.compile`` is now
+    ``train.speedups.compile``), then Hydra composes the config and runs ``hydra_main``."""
+    import sys
+
+    from core.speedups.config import rename_legacy_overrides
+
+    sys.argv[1:] = rename_legacy_overrides(sys.argv[1:])
+    hydra_main()
+
+
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def hydra_main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 

@@ -13,6 +13,8 @@ from typing import Any, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from core.speedups.config import SpeedupsConfig
+
 
 class Mode(str, Enum):
     train = "train"  # baseline eval, LoRA training, fine-tuned eval, run directory
@@ -122,18 +124,9 @@ class TrainConfig:
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
     eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
     threads: Optional[int] = None  # torch CPU threads; None: one per core
-    # Run the frozen blocks below peft.top_layers once instead of every epoch (plugins/frozen_prefix.py):
-    # auto (on when training runs more than one epoch), true or false.
-    cache_frozen_layers: str = "auto"
-    # LoRA blocks that still train in each epoch, e.g. [12, 12, 6, 6]: the lower ones freeze at the
-    # epoch's start and join the cache (plugins/progressive_freeze.py); None: all train throughout.
-    top_layers_per_epoch: Optional[List[int]] = None
-    # torch.compile the decoder blocks that train, for the training steps (plugins/compiled_blocks.py):
-    # ~15 % faster intent steps on 2 CPU cores, after ~50 s of compiling on a first run (README, Speed).
-    compile: bool = False
-    # bf16 autocast for training on a CPU with AMX tiles (plugins/cpu_bf16.py): auto (on where the
-    # CPU has AMX; the intent preset), true or false; GPUs use bf16/fp16 regardless.
-    cpu_bf16: str = "false"
+    # The training kit's speed-ups, each switchable by name, e.g. train.speedups.compile=true
+    # (core/speedups/, docs/speed.md).
+    speedups: SpeedupsConfig = field(default_factory=SpeedupsConfig)
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
     resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
     # Multi-GPU engines, passed through to the Trainer (need CUDA; see README "More than one process"):

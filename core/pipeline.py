@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from core.checkpoints import CHECKPOINT_DIR, find_resume_checkpoint
 from core.data import load_data
 from core.distributed import is_main_process
+from core import speedups
 from core.errors import PlugtuneError
 from core.kinds import RunContext
 from core.models import check_quantization, resolve_model_dir
@@ -89,6 +90,7 @@ def run(cfg, run_dir: Path) -> dict | None:
     run_dir.mkdir(parents=True, exist_ok=True)
     plugins = Plugins.resolve(cfg)
     check_quantization(cfg.model)
+    speedups.check(cfg)
     hook = get_plugin_manager().hook
     if is_main_process():
         hook.on_run_start(cfg=cfg, run_dir=run_dir)

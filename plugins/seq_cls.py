@@ -1,4 +1,4 @@
-"""``seq_cls`` task head: a sequence-classification model with a LoRA adapter (W1).
+"""``seq_cls`` task head: a sequence-classification model with a LoRA adapter.
 
 The base model gets a fresh ``score`` layer (normal, std 0.02) with one output per label;
 PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, so
@@ -8,18 +8,15 @@ PEFT's SEQ_CLS task type trains and saves that layer together with the adapter, 
 from __future__ import annotations
 
 
-from core import Example, Prediction, hookimpl, lookup
+from core import Example, Prediction, hookimpl, lookup, speedups
 from core.heads import LoraHead, load_tokenizer, quantization_kwargs, resolve_dtype
 from core.kinds import RunContext
 from core.progress import progress
-from plugins.pooled_top_mlp import install as install_pooled_top_mlp
 
 
-def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto", pooled_top_mlp: bool = True,
-                    **load_kwargs):
+def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto", **load_kwargs):
     """Load the base model with a classification layer sized for ``labels`` (``load_kwargs`` go
-    to ``from_pretrained``, e.g. a quantization config). With ``pooled_top_mlp`` its top block's
-    MLP runs on the pooled token only (plugins/pooled_top_mlp.py), which gives the same logits."""
+    to ``from_pretrained``, e.g. a quantization config)."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -39,10 +36,8 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
         hf_logging.set_verbosity(verbosity)
     model.config.pad_token_id = pad_token_id
     # A classifier never generates: without this its forward fills a key/value cache every step,
-    # and under train.compile each block's cache index would force a recompile.
+    # and under the compile speed-up each block's cache index would force a recompile.
     model.config.use_cache = False
-    if pooled_top_mlp:
-        install_pooled_top_mlp(model)
     return model
 
 
@@ -64,13 +59,11 @@ class SeqClsHead(LoraHead):
 
         if ctx.tokenizer is None:
             self.load_tokenizer(ctx)
-        # Not under train.compile: the trained blocks share one compiled graph, and a top block with
-        # its own MLP forward would need graphs of its own (measured: recompiles that cost more
-        # than the pooled MLP saves).
         model = load_classifier(
             ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype,
-            pooled_top_mlp=not ctx.cfg.train.get("compile", False), **quantization_kwargs(ctx.cfg.model),
+            **quantization_kwargs(ctx.cfg.model),
         )
+        speedups.prepare_model(model, ctx.cfg)  # pooled_top_mlp
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
         return model

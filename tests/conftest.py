@@ -51,5 +51,5 @@ def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
         "train.batch_size=8",
         "train.logging_steps=1",
         # fp32 on every CPU: tests that compare losses exactly must not depend on the machine's AMX.
-        "train.cpu_bf16=false",
+        "train.speedups.cpu_bf16=false",
     ]

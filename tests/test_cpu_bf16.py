@@ -1,4 +1,4 @@
-"""train.cpu_bf16: bf16 autocast on CPUs with AMX tiles, trained weights in fp32, nothing left behind."""
+"""train.speedups.cpu_bf16: bf16 autocast on CPUs with AMX tiles, trained weights in fp32, nothing left behind."""
 
 import json
 import logging
@@ -12,12 +12,8 @@ from conftest import tiny_overrides
 from core.errors import PlugtuneError
 from core.pipeline import run
 from core.testing import compose_config
-from plugins import cpu_bf16
+from core.speedups import cpu_bf16
 from test_pipeline import assert_adapter_reproduces
-
-
-def setting(value):
-    return OmegaConf.create({"cpu_bf16": value})
 
 
 @pytest.mark.parametrize("value, amx, expected", [
@@ -26,22 +22,22 @@ def setting(value):
 def test_the_setting_follows_the_cpu(monkeypatch, value, amx, expected):
     monkeypatch.setattr(cpu_bf16, "cpu_has_amx", lambda: amx)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert cpu_bf16.wanted(setting(value)) is expected
+    assert cpu_bf16.wanted(value) is expected
 
 
 def test_never_on_a_gpu_and_a_warning_without_amx(monkeypatch, caplog):
     monkeypatch.setattr(cpu_bf16, "cpu_has_amx", lambda: False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert cpu_bf16.wanted(setting("true")) is False
+    assert cpu_bf16.wanted("true") is False
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with caplog.at_level(logging.WARNING):
-        assert cpu_bf16.wanted(setting("true")) is True
+        assert cpu_bf16.wanted("true") is True
     assert "without AMX" in caplog.text
 
 
 def test_a_bad_setting_is_one_clear_error():
-    with pytest.raises(PlugtuneError, match="train.cpu_bf16: 'sometimes' is not one of auto, true, false"):
-        cpu_bf16.wanted(setting("sometimes"))
+    with pytest.raises(PlugtuneError, match="train.speedups.cpu_bf16: 'sometimes' is not one of auto, true, false"):
+        cpu_bf16.wanted("sometimes")
 
 
 def test_trained_modules_compute_in_fp32_under_autocast_until_the_block_ends():
@@ -116,12 +112,13 @@ def test_intent_trains_in_bf16_and_hands_back_the_model_as_it_was(tiny_model, ti
 
     monkeypatch.setattr(hf_trainer, "run_training", inspect_after_training)
     base = tiny_overrides(tiny_model, *tiny_data) + ["peft.top_layers=1", "train.epochs=3"]
-    bf16 = run(compose_config(base + ["train.cpu_bf16=true"]), tmp_path / "bf16")
+    bf16 = run(compose_config(base + ["train.speedups.cpu_bf16=true"]), tmp_path / "bf16")
     assert seen == {"bf16": True, "forward restored": True, "attention restored": True, "trained modules restored": True}
-    fp32 = run(compose_config(base + ["train.cpu_bf16=false"]), tmp_path / "fp32")
+    fp32 = run(compose_config(base + ["train.speedups.cpu_bf16=false"]), tmp_path / "fp32")
 
-    assert bf16["train"]["cached_frozen_blocks"] == 1  # the fp32 cache passed its self-check
+    assert bf16["train"]["speedups"]["frozen_block_cache"]["cached_blocks"] == 1  # the fp32 cache passed its self-check
     assert (bf16["train"]["precision"], fp32["train"]["precision"]) == ("bf16", "fp32")
+    assert (bf16["train"]["speedups"]["cpu_bf16"], fp32["train"]["speedups"]["cpu_bf16"]) == ({"active": True}, {"active": False})
     bf16_losses, fp32_losses = losses(tmp_path / "bf16"), losses(tmp_path / "fp32")
     assert len(bf16_losses) >= 3
     assert bf16_losses != fp32_losses  # bf16 products round differently: it did run in bf16
@@ -136,7 +133,7 @@ def test_sft_trains_in_bf16_too_when_asked(tiny_model, tmp_path):
 
     train, eval_ = write_chat_data(tmp_path)
     overrides = ["task=chat", *generation_overrides(tiny_model, train, eval_), "train.epochs=2"]
-    bf16 = run(compose_config(overrides + ["train.cpu_bf16=true"]), tmp_path / "bf16")
+    bf16 = run(compose_config(overrides + ["train.speedups.cpu_bf16=true"]), tmp_path / "bf16")
     fp32 = run(compose_config(overrides + ["train.cpu_bf16=false"]), tmp_path / "fp32")
     bf16_losses, fp32_losses = losses(tmp_path / "bf16"), losses(tmp_path / "fp32")
     assert len(bf16_losses) >= 2 and bf16_losses != fp32_losses

@@ -84,7 +84,7 @@ def test_deepspeed_and_fsdp_pass_through_or_fail_in_one_line(tmp_path, monkeypat
 
     from core.errors import PlugtuneError
     from core.testing import compose_config
-    from plugins.hf_trainer import engine_kwargs
+    from core.training import engine_kwargs
 
     assert engine_kwargs(compose_config().train) == {}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -101,7 +101,7 @@ def test_train_gradient_checkpointing_reaches_the_trainer_without_a_deprecation_
 
     from core.kinds import RunContext
     from core.testing import compose_config
-    from plugins.hf_trainer import training_arguments
+    from core.training import training_arguments
 
     for value in (True, False):
         ctx = RunContext(cfg=compose_config([f"train.gradient_checkpointing={str(value).lower()}"]), run_dir=tmp_path)

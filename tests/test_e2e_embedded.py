@@ -29,7 +29,7 @@ def test_default_intent_run_learns(default_run):
     assert tuned >= 0.85, results["metrics"]
     assert tuned - base >= 0.5, results["metrics"]
     # Epochs 1-2 start from the cached states of the 18 blocks below the LoRA ones, epochs 3-4 from 24.
-    assert results["train"]["cached_frozen_blocks"] == 24 and results["train"]["examples"] == 4 * 1600
+    assert results["train"]["speedups"]["frozen_block_cache"]["cached_blocks"] == 24 and results["train"]["examples"] == 4 * 1600
     assert results["data"]["eval_rows"] == 200 and results["data"]["train_rows"] == 1600
     assert sum(results["data"]["dropped_unknown_labels"]["train"].values()) == 12
     assert "dropped from train (label not in task.labels): 12 rows" in (run_dir / "report.md").read_text()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from plugins.pooled_top_mlp import install, pooled_positions
+from core.speedups.pooled_top_mlp import install, pooled_positions
 from plugins.seq_cls import load_classifier
 
 LABELS = ["a", "b", "c"]
@@ -19,7 +19,7 @@ def classifier(model_dir, pad_token_id, lora: bool):
     import torch
 
     torch.manual_seed(0)
-    model = load_classifier(str(model_dir), LABELS, pad_token_id, "float32", pooled_top_mlp=False)
+    model = load_classifier(str(model_dir), LABELS, pad_token_id, "float32")
     torch.nn.init.normal_(model.score.weight, std=0.5)  # a large head: differences would show
     if lora:
         from peft import LoraConfig, get_peft_model
@@ -77,8 +77,9 @@ def test_pooled_top_mlp_gives_the_full_models_logits_loss_and_gradients(tiny_mod
     assert checked >= (6 if lora else 10)  # the score layer and adapters (or every weight) got equal gradients
 
 
-def test_the_seq_cls_head_loads_classifiers_with_it(tiny_model, pad):
+def test_install_changes_the_top_block_only_and_once(tiny_model, pad):
     model = load_classifier(str(tiny_model), LABELS, pad, "float32")
+    assert install(model)
     assert model.model.layers[-1].mlp._pooled_rows is not None
     assert getattr(model.model.layers[0].mlp, "_pooled_rows", None) is None
     assert not install(model)
@@ -98,6 +99,7 @@ def test_a_block_input_that_is_not_the_batchs_tokens_runs_in_full(tiny_model, pa
     import torch
 
     model = load_classifier(str(tiny_model), LABELS, pad, "float32")
+    install(model)
     mlp = model.model.layers[-1].mlp
     hidden = torch.randn(2, 6, model.config.hidden_size)
     rows = mlp._pooled_rows
@@ -109,24 +111,28 @@ def test_a_block_input_that_is_not_the_batchs_tokens_runs_in_full(tiny_model, pa
     assert float(pooled[0, 0].abs().max()) == 0 and pooled[0, 1].numpy() == pytest.approx(expected[0, 1].detach().numpy(), abs=1e-5)
 
 
-@pytest.mark.parametrize("compile_blocks", [False, True])
-def test_the_intent_head_leaves_it_out_under_train_compile(tiny_model, tiny_data, tmp_path, compile_blocks):
+@pytest.mark.parametrize("settings, expected", [
+    (["train.speedups.compile=false"], True),
+    (["train.speedups.compile=true"], False),  # one compiled graph for every block needs plain MLPs
+    (["train.speedups.pooled_top_mlp=false"], False),  # switched off by name
+])
+def test_the_intent_head_installs_it_unless_switched_off_or_compiling(tiny_model, tiny_data, tmp_path, settings, expected):
     from conftest import tiny_overrides
     from core.kinds import RunContext
     from core.testing import compose_config
     from plugins.seq_cls import SeqClsHead
 
-    cfg = compose_config(["task=intent", *tiny_overrides(tiny_model, *tiny_data), f"train.compile={compile_blocks}"])
+    cfg = compose_config(["task=intent", *tiny_overrides(tiny_model, *tiny_data), *settings])
     ctx = RunContext(cfg=cfg, run_dir=tmp_path, model_dir=str(tiny_model), labels=list(cfg.task.labels))
     model = SeqClsHead().load_base(ctx)
     installed = getattr(model.model.layers[-1].mlp, "_pooled_rows", None) is not None
-    assert installed is not compile_blocks  # one compiled graph for every block needs plain MLPs
+    assert installed is expected
 
 
 def test_an_mlp_that_returns_more_than_a_tensor_runs_in_full_from_then_on():
     import torch
 
-    from plugins.pooled_top_mlp import _pooled_forward, _PooledRows
+    from core.speedups.pooled_top_mlp import _pooled_forward, _PooledRows
 
     calls = []
 

@@ -1,4 +1,4 @@
-"""train.top_layers_per_epoch: lower LoRA blocks freeze in later epochs, with and without the cache."""
+"""train.speedups.freeze_schedule: lower LoRA blocks freeze in later epochs, with and without the cache."""
 
 import pytest
 
@@ -6,7 +6,7 @@ from conftest import tiny_overrides
 from core.errors import PlugtuneError
 from core.pipeline import run
 from core.testing import compose_config, tiny_model_dir
-from plugins.progressive_freeze import blocks_from_lowest_trained, first_trained_block, freeze_blocks_below, parse_schedule
+from core.speedups.freeze_schedule import blocks_from_lowest_trained, first_trained_block, freeze_blocks_below, parse_schedule
 from test_frozen_prefix import assert_sft_cache_trains_the_same_model, finetuned_probabilities, losses
 
 STEPS_PER_EPOCH = 5  # tiny data: 40 training rows in batches of 8
@@ -22,7 +22,7 @@ def test_a_schedule_is_positive_and_never_rises():
     assert parse_schedule([12, 12, 6, 6]) == [12, 12, 6, 6]
     for bad, says in [([12, 6, 8], "rises"), ([6, 0], "positive whole numbers"), ([], "non-empty"),
                       ("12,6", "not a list"), (6, "not a list")]:
-        with pytest.raises(PlugtuneError, match=f"train.top_layers_per_epoch: .*{says}"):
+        with pytest.raises(PlugtuneError, match=f"train.speedups.freeze_schedule: .*{says}"):
             parse_schedule(bad)
 
 
@@ -58,7 +58,7 @@ def test_the_schedule_warning_counts_blocks_from_the_lowest_trained_one():
 def test_each_train_call_leaves_no_freeze_callback_behind():
     import torch
 
-    from plugins.progressive_freeze import ProgressiveFreeze
+    from core.speedups.freeze_schedule import ProgressiveFreeze
 
     class RecordingTrainer:
         """Stands in for the HF Trainer: keeps callbacks and records how many a train() saw."""
@@ -92,11 +92,11 @@ def test_each_train_call_leaves_no_freeze_callback_behind():
 def test_cached_and_uncached_runs_of_a_schedule_train_the_same_model(three_block_model, tiny_data, tmp_path):
     # 3 blocks, LoRA on the top 2: the cache starts at depth 1 and deepens to 2 for epochs 2-3.
     base = tiny_overrides(three_block_model, *tiny_data) + ["peft.top_layers=2", "train.epochs=3"]
-    scheduled = base + ["train.top_layers_per_epoch=[2,1]"]
-    cached = run(compose_config(scheduled + ["train.cache_frozen_layers=true"]), tmp_path / "cached")
-    plain = run(compose_config(scheduled + ["train.cache_frozen_layers=false"]), tmp_path / "plain")
-    run(compose_config(base + ["train.cache_frozen_layers=false"]), tmp_path / "all")
-    assert cached["train"]["cached_frozen_blocks"] == 2 and plain["train"]["cached_frozen_blocks"] == 0
+    scheduled = base + ["train.speedups.freeze_schedule=[2,1]"]
+    cached = run(compose_config(scheduled + ["train.speedups.frozen_block_cache=true"]), tmp_path / "cached")
+    plain = run(compose_config(scheduled + ["train.speedups.frozen_block_cache=false"]), tmp_path / "plain")
+    run(compose_config(base + ["train.speedups.frozen_block_cache=false"]), tmp_path / "all")
+    assert cached["train"]["speedups"]["frozen_block_cache"]["cached_blocks"] == 2 and plain["train"]["speedups"]["frozen_block_cache"]["cached_blocks"] == 0
     assert len(losses(tmp_path / "plain")) == 3 * STEPS_PER_EPOCH  # logging_steps=1
     assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
     assert finetuned_probabilities(tmp_path / "cached") == pytest.approx(finetuned_probabilities(tmp_path / "plain"), abs=1e-4)
@@ -108,19 +108,19 @@ def test_cached_and_uncached_runs_of_a_schedule_train_the_same_model(three_block
 
 def test_the_sft_trainer_deepens_its_cache_the_same_way(three_block_model, tmp_path):
     assert_sft_cache_trains_the_same_model(
-        three_block_model, tmp_path, ["peft.top_layers=2", "train.epochs=3", "train.top_layers_per_epoch=[2,1]"],
+        three_block_model, tmp_path, ["peft.top_layers=2", "train.epochs=3", "train.speedups.freeze_schedule=[2,1]"],
         cached_blocks=2, min_steps=6)
 
 
 def test_a_rising_schedule_is_one_clear_error(tiny_model, tiny_data, tmp_path):
-    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["train.top_layers_per_epoch=[1,2]"])
-    with pytest.raises(PlugtuneError, match=r"train.top_layers_per_epoch: \[1, 2\] rises"):
+    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["train.speedups.freeze_schedule=[1,2]"])
+    with pytest.raises(PlugtuneError, match=r"train.speedups.freeze_schedule: \[1, 2\] rises"):
         run(cfg, tmp_path / "bad")
 
 
 def test_a_schedule_starting_below_the_lora_blocks_is_warned_about(tiny_model, tiny_data, tmp_path, caplog):
     # The tiny model's 2 blocks both have LoRA; a schedule of 1 leaves block 1 untrained throughout.
-    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["train.top_layers_per_epoch=[1]"])
-    with caplog.at_level("WARNING", logger="plugins.progressive_freeze"):
+    cfg = compose_config(tiny_overrides(tiny_model, *tiny_data) + ["train.speedups.freeze_schedule=[1]"])
+    with caplog.at_level("WARNING", logger="core.speedups.freeze_schedule"):
         run(cfg, tmp_path / "low")
-    assert "train.top_layers_per_epoch starts at 1 but 2 blocks have trainable weights" in caplog.text
+    assert "train.speedups.freeze_schedule starts at 1 but 2 blocks have trainable weights" in caplog.text

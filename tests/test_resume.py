@@ -114,7 +114,7 @@ def checkpoint_step(run_dir: Path) -> int:
     ["train.group_by_length=true"],
     ["train.group_by_length=false"],
     # The resumed second epoch has to freeze block 1 again before its first step.
-    ["train.group_by_length=true", "train.top_layers_per_epoch=[2,1]"],
+    ["train.group_by_length=true", "train.speedups.freeze_schedule=[2,1]"],
 ], ids=["grouped", "random", "freeze-schedule"])
 def test_sigkill_in_a_later_epoch_then_rerun_resumes_to_the_same_metrics(tiny_model, tmp_path, settings):
     train, eval_ = tiny_intent_data(tmp_path / "data", per_label=40)  # 200 rows: 25 steps an epoch

@@ -179,7 +179,7 @@ def test_answer_only_loss_equals_the_models_own_loss(tiny_model, tmp_path):
     without gradient-accumulation normalisation."""
     import torch
 
-    from plugins.sft_trainer import answer_only_loss
+    from core.speedups.answer_logits import answer_only_loss
 
     cfg = compose_config(["task=qa", "model.source=local", f"model.path={tiny_model}"])
     ctx = RunContext(cfg=cfg, run_dir=tmp_path, model_dir=str(tiny_model))

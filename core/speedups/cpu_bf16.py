@@ -1,22 +1,23 @@
-"""bf16 training on a CPU with AMX tiles (``train.cpu_bf16``).
+"""Speed-up ``cpu_bf16``: bf16 training on a CPU with AMX tiles.
 
 On a CPU whose cores have AMX tiles (Intel Xeon since Sapphire Rapids), torch runs bf16 matrix
 products at 3.5-4x its fp32 rate on the embedded model's shapes; without AMX they ran at
-0.5-0.7x (README, Speed). So on such a CPU the Trainer runs its forward and backward under bf16
+0.5-0.7x (docs/speed.md). So on such a CPU the Trainer runs its forward and backward under bf16
 autocast, with two changes that the measurements asked for:
 
 - the weights that train (LoRA matrices, the classification layer) compute in fp32, outside
   autocast: their products are tiny, the adapter's small contribution is not rounded to bf16
-  before it is added, and over three intent seeds this scored the higher mean (README);
+  before it is added, and over three intent seeds this scored the higher mean (docs/tuning-log.md);
 - attention runs the eager implementation while training: torch's CPU SDPA backward in bf16 took
   about 8x its fp32 time, eager attention's bf16 products take less than fp32.
 
-The frozen-block cache (plugins/frozen_prefix.py) is computed in fp32 still: with it in bf16 too
+The frozen-block cache (``frozen_block_cache``) is computed in fp32 still: with it in bf16 too
 the intent task scored 0.04 lower on two seeds. Evaluation is untouched: the pipeline scores
 baseline and fine-tuned models in fp32 after ``train()`` has restored the model. The weights
 themselves stay fp32 throughout.
 
-Not a plugin: the ``hf`` and ``sft`` trainers mix :class:`CpuBf16` into their Trainer.
+Settings: ``auto`` (on where the CPU has AMX), ``true``, ``false``; never on a GPU, whose bf16 or
+fp16 come with the GPU. Reports ``active``.
 """
 
 from __future__ import annotations
@@ -26,28 +27,34 @@ import logging
 
 from core.doctor import cpu_has_amx
 from core.errors import PlugtuneError
-from plugins.lora import inputs_to_fp32
+from core.heads import inputs_to_fp32
 
 log = logging.getLogger(__name__)
 
+KEY = "train.speedups.cpu_bf16"
 SETTINGS = ("auto", "true", "false")
 
 
-def wanted(train) -> bool:
-    """Whether ``train.cpu_bf16`` asks for bf16 training on this machine: never on a GPU (bf16 or
-    fp16 there come with the GPU's own settings); ``auto``: on CPUs with AMX; ``true``/``false``
-    force it."""
+def check(setting) -> str:
+    """The setting, lower-cased, or a one-line error naming the allowed values."""
+    value = str(setting).lower()
+    if value not in SETTINGS:
+        raise PlugtuneError(f"{KEY}: {value!r} is not one of {', '.join(SETTINGS)}")
+    return value
+
+
+def wanted(setting) -> bool:
+    """Whether the setting asks for bf16 training on this machine: never on a GPU (bf16 or fp16
+    there come with the GPU's own settings); ``auto``: on CPUs with AMX; ``true``/``false`` force it."""
     import torch
 
-    setting = str(train.get("cpu_bf16", "false")).lower()
-    if setting not in SETTINGS:
-        raise PlugtuneError(f"train.cpu_bf16: {setting!r} is not one of {', '.join(SETTINGS)}")
+    setting = check(setting)
     if torch.cuda.is_available():
         return False
     if setting == "auto":
         return cpu_has_amx()
     if setting == "true" and not cpu_has_amx():
-        log.warning("train.cpu_bf16=true on a CPU without AMX: bf16 products run slower than fp32 here")
+        log.warning(f"{KEY}=true on a CPU without AMX: bf16 products run slower than fp32 here")
     return setting == "true"
 
 
@@ -121,7 +128,7 @@ class CpuBf16:
             if not self.cpu_bf16:
                 return super().train(*args, **kwargs)
             with trainable_modules_in_fp32(self.model), eager_attention(self.model):
-                log.info("train.cpu_bf16: bf16 autocast on this AMX CPU; trained weights compute in fp32")
+                log.info(f"{KEY}: bf16 autocast on this AMX CPU; trained weights compute in fp32")
                 return super().train(*args, **kwargs)
         finally:
             drop_autocast_wrapper(self.model)

@@ -1,14 +1,14 @@
-"""Freeze the lower LoRA blocks in later epochs (``train.top_layers_per_epoch``).
+"""Speed-up ``freeze_schedule``: freeze the lower LoRA blocks in later epochs.
 
 A step's cost on the CPU is set by how many blocks it runs backward through: everything from the
 lowest block that still trains up to the top. Late in training the lower adapted blocks change
-little, so ``train.top_layers_per_epoch: [12, 12, 6, 6]`` trains the LoRA weights of the top 12
+little, so ``train.speedups.freeze_schedule: [12, 12, 6, 6]`` trains the LoRA weights of the top 12
 blocks in epochs 1-2 and only those of the top 6 in epochs 3-4 (the idea of FreezeOut, Brock et
 al. 2017). The blocks frozen at an epoch's start keep the weights they reached; with the
-frozen-block cache on (``train.cache_frozen_layers``) they run once over the stored states and
-every later step starts above them, so the last epochs cost about half as much.
+frozen-block cache on (the ``frozen_block_cache`` speed-up) they run once over the stored
+states and every later step starts above them, so the last epochs cost about half as much.
 
-Not a plugin: the ``hf`` and ``sft`` trainers mix :class:`ProgressiveFreeze` into their Trainer.
+Settings: null (off) or a non-increasing list of block counts. Reports ``schedule``.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from __future__ import annotations
 import logging
 
 from core.errors import PlugtuneError
-from plugins.frozen_prefix import NoPrefix, decoder_stack, lowest_trained_block
+from core.speedups.blocks import NoPrefix, decoder_stack, lowest_trained_block
 
 log = logging.getLogger(__name__)
 
-SETTING = "train.top_layers_per_epoch"
+SETTING = "train.speedups.freeze_schedule"
 
 
 def parse_schedule(value) -> list[int] | None:
-    """``train.top_layers_per_epoch`` as a list of positive, non-increasing block counts (None: off)."""
+    """``train.speedups.freeze_schedule`` as a list of positive, non-increasing block counts (None: off)."""
     if value is None:
         return None
     if isinstance(value, (int, str)) or not hasattr(value, "__iter__"):
@@ -68,9 +68,9 @@ def blocks_from_lowest_trained(stack) -> int:
 
 class ProgressiveFreeze:
     """Trainer mixin: at the start of each epoch, freeze the LoRA blocks below the count that
-    ``top_layers_per_epoch`` gives for it, and deepen the frozen-block cache to match. Set
-    ``top_layers_per_epoch`` (a list from :func:`parse_schedule`) before ``train()``; put this
-    before ``FrozenPrefixCache`` in the bases. The weights it froze train again after ``train()``
+    ``top_layers_per_epoch`` gives for it, and deepen the frozen-block cache to match.
+    ``core.speedups.configure`` sets ``top_layers_per_epoch`` (a list from :func:`parse_schedule`)
+    before ``train()``. The weights it froze train again after ``train()``
     returns, so the model leaves as it came (its values are the trained ones)."""
 
     top_layers_per_epoch: list[int] | None = None

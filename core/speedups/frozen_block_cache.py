@@ -1,8 +1,8 @@
-"""Run the frozen bottom of the model once, not once per epoch.
+"""Speed-up ``frozen_block_cache``: run the frozen bottom of the model once, not once per epoch.
 
 With LoRA on the last N decoder blocks (``peft.top_layers``), the blocks below them have no
 trainable weights and no dropout, so what they output for a training row is the same in every
-epoch. ``train.cache_frozen_layers`` computes it once, in inference mode, and each training step
+epoch. ``train.speedups.frozen_block_cache`` computes it once, in inference mode, and each training step
 then runs only the top blocks on the stored hidden states: on the embedded model (LoRA on the
 last 12 of 30 blocks) every epoch after the first costs about two thirds of the first.
 
@@ -11,10 +11,11 @@ top blocks, so the model's own forward (pooling, loss, TRL's collator and metric
 would without the cache. Before training, one batch is run both ways; if the losses differ (an
 architecture whose forward does more between the embedding and the first block), the cache is
 switched off with a warning rather than training something else than configured. When a freeze
-schedule (``train.top_layers_per_epoch``, plugins/progressive_freeze.py) stops more blocks from
-training, the cache is deepened: those blocks run once over the stored states.
+schedule (the ``freeze_schedule`` speed-up) stops more blocks from training, the cache is
+deepened: those blocks run once over the stored states.
 
-Not a plugin: the ``hf`` and ``sft`` trainers mix :class:`FrozenPrefixCache` into their Trainer.
+Settings: ``auto`` (on when training runs more than one epoch), ``true``, ``false``. Never with
+``train.packing`` (packed rows are not the cached rows). Reports ``cached_blocks``.
 """
 
 from __future__ import annotations
@@ -23,47 +24,17 @@ import contextlib
 import logging
 
 from core.errors import PlugtuneError
+from core.speedups.blocks import NoPrefix, decoder_stack, frozen_depth
 
 log = logging.getLogger(__name__)
 
+KEY = "train.speedups.frozen_block_cache"
+SETTINGS = ("auto", "true", "false")
 ROW_KEY = "prefix_row"  # the row's index into the cache, added to each training row
 BATCH_KEY = "prefix_hidden"  # the padded cached states of a batch, added by the collator
 DEPTH_KEY = "prefix_depth"  # how many blocks those states have been through, added by the collator
 MAX_CACHE_BYTES = 2 * 1024**3  # kept in CPU memory; above this the bottom blocks run every epoch
 SELF_CHECK_TOLERANCE = 1e-4  # relative loss difference allowed between the two paths
-
-
-class NoPrefix(Exception):
-    """The model has no frozen bottom blocks this module knows how to cut off."""
-
-
-def decoder_stack(model):
-    """The module holding the decoder blocks (``.layers``) and ``.embed_tokens``."""
-    import torch
-
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    candidates = [getattr(base, getattr(base, "base_model_prefix", ""), None)]
-    if hasattr(base, "get_decoder"):
-        candidates.insert(0, base.get_decoder())
-    for module in candidates:
-        if isinstance(getattr(module, "layers", None), torch.nn.ModuleList) and hasattr(module, "embed_tokens"):
-            return module
-    raise NoPrefix(f"{type(base).__name__} has no .layers/.embed_tokens decoder")
-
-
-def lowest_trained_block(stack) -> int:
-    """Index of the lowest decoder block with a trainable parameter (``len(stack.layers)`` if none)."""
-    return next((i for i, layer in enumerate(stack.layers) if any(p.requires_grad for p in layer.parameters())),
-                len(stack.layers))
-
-
-def frozen_depth(model) -> int:
-    """How many leading decoder blocks have no trainable parameter (0 if the embedding trains)."""
-    stack = decoder_stack(model)
-    if any(p.requires_grad for p in stack.embed_tokens.parameters()):
-        return 0
-    depth = lowest_trained_block(stack)
-    return depth if depth < len(stack.layers) else 0
 
 
 class _StoredStates:
@@ -76,7 +47,7 @@ class _StoredStates:
         if tuple(self.states.shape[:2]) != tuple(input_ids.shape):
             raise PlugtuneError(
                 f"cached states {tuple(self.states.shape[:2])} do not match the batch {tuple(input_ids.shape)}; "
-                "set train.cache_frozen_layers=false"
+                f"set {KEY}=false"
             )
         return self.states
 
@@ -199,12 +170,18 @@ def caching_collator(collate, cache: StateCache):
     return collate_with_states
 
 
-def wanted(train) -> bool:
-    """Whether ``train.*`` asks for the cache: ``auto`` when training runs more than one epoch,
-    ``true``/``false`` force it; never with packing (packed rows are not the cached rows)."""
-    setting = str(train.cache_frozen_layers).lower()
-    if setting not in ("auto", "true", "false"):
-        raise PlugtuneError(f"train.cache_frozen_layers: {setting!r} is not one of auto, true, false")
+def check(setting) -> str:
+    """The setting, lower-cased, or a one-line error naming the allowed values."""
+    value = str(setting).lower()
+    if value not in SETTINGS:
+        raise PlugtuneError(f"{KEY}: {value!r} is not one of {', '.join(SETTINGS)}")
+    return value
+
+
+def wanted(setting, train) -> bool:
+    """Whether the cache is on: ``auto`` when training runs more than one epoch, ``true``/``false``
+    force it; never with packing (packed rows are not the cached rows)."""
+    setting = check(setting)
     if getattr(train, "packing", False):
         return False
     if setting == "auto":
@@ -213,8 +190,8 @@ def wanted(train) -> bool:
 
 
 class FrozenPrefixCache:
-    """Trainer mixin: compute the frozen blocks once (``train.cache_frozen_layers``) and train
-    the top blocks on the stored states. Set ``cache_frozen_layers`` before ``train()``."""
+    """Trainer mixin: compute the frozen blocks once and train the top blocks on the stored
+    states. ``core.speedups.configure`` sets ``cache_frozen_layers`` before ``train()``."""
 
     cache_frozen_layers: bool = False
     _prefix = None  # (stack, StateCache) while the cache is in use
@@ -236,16 +213,16 @@ class FrozenPrefixCache:
         try:
             stack = decoder_stack(model)
         except NoPrefix as why:
-            log.info("train.cache_frozen_layers: off (%s)", why)
+            log.info(f"{KEY}: off (%s)", why)
             return
         depth = frozen_depth(model)
         if depth == 0:
-            log.info("train.cache_frozen_layers: off (no frozen decoder block below the LoRA blocks)")
+            log.info(f"{KEY}: off (no frozen decoder block below the LoRA blocks)")
             return
         ids = [row["input_ids"] for row in self.train_dataset]
         size = sum(len(r) for r in ids) * stack.config.hidden_size * stack.embed_tokens.weight.element_size()
         if size > MAX_CACHE_BYTES:
-            log.info("train.cache_frozen_layers: off (%.1f GiB of states > %.0f GiB)", size / 1024**3, MAX_CACHE_BYTES / 1024**3)
+            log.info(f"{KEY}: off (%.1f GiB of states > %.0f GiB)", size / 1024**3, MAX_CACHE_BYTES / 1024**3)
             return
         with progress(total=len(ids), desc=f"cache blocks 1-{depth}") as bar:
             cache = StateCache(bottom_states(model, stack, depth, ids, self.args.per_device_eval_batch_size, bar), depth)
@@ -253,11 +230,11 @@ class FrozenPrefixCache:
         self.train_dataset = with_row_index(plain_rows)
         self.data_collator = caching_collator(plain_collate, cache)
         if not self._cached_loss_matches(stack, depth):
-            log.warning("train.cache_frozen_layers: off; this model's forward does not match the cached path")
+            log.warning(f"{KEY}: off; this model's forward does not match the cached path")
             self.train_dataset, self.data_collator = plain_rows, plain_collate
             return
         self._prefix = (stack, cache)
-        log.info("train.cache_frozen_layers: blocks 1-%d run once (%.0f MiB of states)", depth, size / 1024**2)
+        log.info(f"{KEY}: blocks 1-%d run once (%.0f MiB of states)", depth, size / 1024**2)
 
     def deepen_cache(self, depth: int) -> None:
         """Extend the stored states to block ``depth - 1``: run the blocks between the cache's
@@ -273,7 +250,7 @@ class FrozenPrefixCache:
             rows = bottom_states(self.model, stack, depth, ids, self.args.per_device_eval_batch_size, bar,
                                  start=cache.depth, start_states=cache.rows)
         cache.rows, cache.depth = rows, depth
-        log.info("train.cache_frozen_layers: blocks 1-%d now run once", depth)
+        log.info(f"{KEY}: blocks 1-%d now run once", depth)
 
     def _cached_loss_matches(self, stack, depth: int) -> bool:
         """Loss of the first few rows, full forward vs cached path, in eval mode (no dropout)."""

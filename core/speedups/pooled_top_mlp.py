@@ -1,4 +1,4 @@
-"""Sequence classifiers: run the top decoder block's MLP on the pooled token only.
+"""Speed-up ``pooled_top_mlp``: sequence classifiers run the top block's MLP on the pooled token only.
 
 A classifier with a score layer on a decoder (transformers' ``…ForSequenceClassification``)
 returns the logits of one token per row, the last one that is not padding. The top block's output
@@ -11,7 +11,10 @@ Positions other than the pooled one then hold the block's input plus its attenti
 their logits change, and those are never returned. The pooled rows are computed by the MLP's own
 forward (LoRA layers inside it included), so their outputs and gradients are the full model's.
 
-Not a plugin: the ``seq_cls`` head installs it on the models it loads for training and evaluation.
+A model-level speed-up: ``core.speedups.prepare_model`` installs it on the classifiers a head
+loads, for training and evaluation. Settings: true or false; off under the ``compile`` speed-up
+(the trained blocks share one compiled graph, and a top block with its own MLP forward would need
+graphs of its own: measured, the recompiles cost more than the pooled MLP saves). Reports ``active``.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def _pooled_forward(rows: _PooledRows, full_forward):
 def install(model) -> bool:
     """Make ``model`` (a sequence classifier, with or without PEFT) run its top block's MLP on
     the pooled tokens only. Returns False, changing nothing, for a model without that shape."""
-    from plugins.frozen_prefix import NoPrefix, decoder_stack
+    from core.speedups.blocks import NoPrefix, decoder_stack
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
@@ -94,3 +97,14 @@ def install(model) -> bool:
     mlp.forward = types.MethodType(_pooled_forward(rows, mlp.forward), mlp)
     mlp._pooled_rows = rows
     return True
+
+
+def installed(model) -> bool:
+    """Whether ``install`` changed ``model``'s top block."""
+    from core.speedups.blocks import NoPrefix, decoder_stack
+
+    try:
+        stack = decoder_stack(model)
+    except NoPrefix:
+        return False
+    return getattr(getattr(stack.layers[-1], "mlp", None), "_pooled_rows", None) is not None
