@@ -35,35 +35,35 @@ class ModelSource(str, Enum):
 
 @dataclass
 class DataConfig:
-    format: str = "text_label"
-    train_path: str = MISSING
-    eval_path: str = MISSING
-    text_field: str = "text"
-    label_field: str = "label"
+    format: str = "text_label"  # the data-format plugin that reads the files (text_label, alpaca, messages, toolcall)
+    train_path: str = MISSING  # the training file: JSON array, JSON Lines or CSV with a header
+    eval_path: str = MISSING  # the file both the base and the fine-tuned model are scored on
+    text_field: str = "text"  # text_label: the column holding the text
+    label_field: str = "label"  # text_label: the column holding the class name
     max_train_rows: Optional[int] = None  # keep only the first N rows (quick experiments)
-    max_eval_rows: Optional[int] = None
+    max_eval_rows: Optional[int] = None  # keep only the first N eval rows
     # Column names in the file for the format's canonical fields, e.g. {instruction: instruct}
     # for alpaca-style data exported with other names. Unlisted fields keep their own names.
     columns: Any = None  # a mapping; typed Any so `data.columns={...}` can set new keys
     # Clean text cells before validation: strip HTML tags, collapse whitespace; rows whose
     # required fields end up empty are dropped and counted (CSV exports from databases/Excel).
     clean: bool = False
-    on_error: OnError = OnError.error
+    on_error: OnError = OnError.error  # a bad row: error (stop with file:line) or skip (count and list it)
     # Tool-call data: a JSON list of OpenAI tool schemas; rows' tool names are checked against it.
     tools_file: Optional[str] = None
 
 
 @dataclass
 class TaskConfig:
-    name: str = MISSING
-    head: str = MISSING
-    trainer: str = MISSING
-    prompt_template: str = "text"
-    evaluators: List[str] = field(default_factory=list)
-    main_metric: str = MISSING
-    labels: List[str] = field(default_factory=list)
-    max_length: int = 128
-    system_prompt: Optional[str] = None
+    name: str = MISSING  # the task's name (run directories are outputs/<name>/...)
+    head: str = MISSING  # the task-head plugin: seq_cls (classification) or causal_lm (generation)
+    trainer: str = MISSING  # the trainer plugin: hf or sft
+    prompt_template: str = "text"  # how an example becomes model input: text, auto, chat, alpaca, plain, file
+    evaluators: List[str] = field(default_factory=list)  # evaluator plugins that score the predictions
+    main_metric: str = MISSING  # the metric sweeps rank by and the leaderboard sorts on
+    labels: List[str] = field(default_factory=list)  # classification: the class names; rows with other labels are dropped
+    max_length: int = 128  # longest row in tokens; longer rows are cut and counted
+    system_prompt: Optional[str] = None  # generation: the system prompt when a row has none
     # How the ``text`` template lays out the input; {text} is the example's text. A fixed cue
     # at the end (e.g. "{text}\nIntent:") gives a classification head a consistent last token.
     input_format: str = "{text}"
@@ -75,51 +75,51 @@ class TaskConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = MISSING
-    hub_id: str = MISSING
-    source: ModelSource = ModelSource.hf
+    name: str = MISSING  # the model's short name, as in results.json
+    hub_id: str = MISSING  # its Hugging Face hub id (looked up in the local cache; never downloaded here)
+    source: ModelSource = ModelSource.hf  # where the weights come from: hf, modelscope, local or embedded
     path: Optional[str] = None  # a local folder; overrides hub_id when set
-    embedded_package: Optional[str] = None
-    embedded_file: Optional[str] = None
+    embedded_package: Optional[str] = None  # source=embedded: the pip package that ships the GGUF file
+    embedded_file: Optional[str] = None  # source=embedded: the GGUF file's path inside that package
     # A GGUF file too big for one pip package ships as chunks in several: "package/path" of each
     # chunk in order; they are joined into ``embedded_file`` once, checked against the sha256.
     embedded_parts: List[str] = field(default_factory=list)
-    embedded_sha256: Optional[str] = None
+    embedded_sha256: Optional[str] = None  # the joined GGUF file's sha256, checked before converting
     # For a base model whose tokenizer has no chat template: the Jinja template to give it, and
     # the tokens that end an assistant turn (added to the stop tokens of generation).
     chat_template: Optional[str] = None
-    stop_tokens: List[str] = field(default_factory=list)
+    stop_tokens: List[str] = field(default_factory=list)  # extra tokens that end an answer
     cache_dir: Optional[str] = None  # None: $PLUGTUNE_CACHE, else ~/.cache/plugtune
-    dtype: str = "float32"
+    dtype: str = "float32"  # weights' dtype: auto (bf16/fp16 on GPUs, fp32 on CPU), float32, bfloat16, float16
     quantization: str = "none"  # none | 4bit | 8bit (QLoRA with bitsandbytes; needs CUDA)
-    target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    notes: str = ""
+    target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # LoRA's default layers for this model
+    notes: str = ""  # free text about the model (license, template quirks)
 
 
 @dataclass
 class PeftConfig:
-    method: str = "lora"
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
+    method: str = "lora"  # the adapter method; LoRA is the only one
+    r: int = 8  # LoRA rank
+    alpha: int = 16  # LoRA scaling numerator (the update is scaled by alpha / r)
+    dropout: float = 0.05  # dropout on the LoRA input
     target_modules: Optional[List[str]] = None  # None: the model file's target_modules
     top_layers: Optional[int] = None  # LoRA only on the last N decoder layers; None: all layers
-    bias: str = "none"
+    bias: str = "none"  # which biases train: none, all or lora_only
 
 
 @dataclass
 class TrainConfig:
-    epochs: float = 1.0
-    lr: float = 2e-4
-    batch_size: int = 16
-    eval_batch_size: int = 64
-    grad_accum: int = 1
-    weight_decay: float = 0.01
+    epochs: float = 1.0  # passes over the training rows
+    lr: float = 2e-4  # peak learning rate (AdamW)
+    batch_size: int = 16  # training rows per step and process
+    eval_batch_size: int = 64  # rows per batch when predicting
+    grad_accum: int = 1  # steps whose gradients add up before one optimizer update
+    weight_decay: float = 0.01  # AdamW weight decay
     warmup: float = 0.0  # a fraction of the total steps when < 1, else a number of steps
-    scheduler: str = "linear"
-    max_steps: int = -1
-    logging_steps: int = 5
-    group_by_length: bool = True
+    scheduler: str = "linear"  # learning-rate schedule: linear, cosine, constant, ... (transformers' names)
+    max_steps: int = -1  # stop after N optimizer steps; -1: train.epochs decides
+    logging_steps: int = 5  # log the loss every N steps (the loss curve's points)
+    group_by_length: bool = True  # batch rows of similar length (less padding), in a seeded order
     gradient_checkpointing: bool = False  # less activation memory, ~30% slower steps
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
     eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
@@ -129,7 +129,7 @@ class TrainConfig:
     speedups: SpeedupsConfig = field(default_factory=SpeedupsConfig)
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
     resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
-    # Multi-GPU engines, passed through to the Trainer (need CUDA; see README "More than one process"):
+    # Multi-GPU engines, passed through to the Trainer (need CUDA; docs/scaling.md):
     deepspeed: Optional[str] = None  # a DeepSpeed JSON config file, e.g. ZeRO-2
     fsdp: Optional[str] = None  # FSDP options, e.g. "full_shard auto_wrap"
 
@@ -141,8 +141,8 @@ class PlugtuneConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     peft: PeftConfig = field(default_factory=PeftConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seed: int = 42
-    mode: Mode = Mode.train
+    seed: int = 42  # seeds data order, LoRA init and the classification layer
+    mode: Mode = Mode.train  # train (the whole run) or inspect (check the data, show one example)
 
 
 def register_schemas() -> None:
