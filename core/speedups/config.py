@@ -12,7 +12,7 @@ class SpeedupsConfig:
 
     # Run the frozen decoder blocks below the LoRA blocks once instead of every epoch:
     # auto (on when training runs more than one epoch), true or false.
-    frozen_block_cache: str = "auto"
+    frozen_block_cache: Any = "auto"
     # LoRA blocks that still train in each epoch, e.g. [12, 12, 6, 6]: the lower ones freeze at the
     # epoch's start (and join the frozen-block cache); null: every LoRA block trains throughout.
     freeze_schedule: Optional[List[int]] = None
@@ -21,7 +21,7 @@ class SpeedupsConfig:
     compile: bool = False
     # bf16 autocast for training on a CPU with AMX tiles: auto (on where the CPU has AMX), true or
     # false. GPUs use bf16/fp16 regardless.
-    cpu_bf16: str = "false"
+    cpu_bf16: Any = "false"
     # Classifiers: the top block's MLP runs on the pooled token only (same logits); off under compile.
     pooled_top_mlp: bool = True
     # Causal-LM training: the output layer runs on the answer positions only (same loss).
