@@ -197,6 +197,7 @@ def trainer_class(base: type) -> type:
 
 def configure(trainer, cfg) -> None:
     """Switch the trainer's units on or off as ``train.speedups`` says (before ``train()``)."""
+    trainer.speedup_settings = settings(cfg)  # echoed by ``report``
     for candidate in UNITS:
         if candidate.configure is not None:
             candidate.configure(trainer, cfg)
@@ -208,5 +209,18 @@ def prepare_model(model, cfg) -> dict[str, bool]:
 
 
 def report(trainer) -> dict[str, dict]:
-    """What each speed-up did in this training, for ``results.json``'s ``train.speedups``."""
-    return {u.name: u.report(trainer) for u in UNITS if u.report is not None}
+    """What each speed-up did in this training, for ``results.json``'s ``train.speedups``:
+    ``active`` and the unit's own figures, plus its ``setting`` once ``configure`` has run."""
+    from omegaconf import OmegaConf
+
+    configured = getattr(trainer, "speedup_settings", None)
+    reported = {}
+    for candidate in UNITS:
+        if candidate.report is None:
+            continue
+        entry = candidate.report(trainer)
+        if configured is not None:
+            value = configured[candidate.name]
+            entry["setting"] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+        reported[candidate.name] = entry
+    return reported

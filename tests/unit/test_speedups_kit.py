@@ -42,6 +42,10 @@ def test_configure_switches_units_by_name():
     speedups.configure(trainer, cfg)
     assert (trainer.cache_frozen_layers, trainer.top_layers_per_epoch, trainer.compile_blocks, trainer.answer_logits) == (
         False, [2, 1], True, False)
+    trainer.model = None
+    reported = speedups.report(trainer)
+    assert reported["freeze_schedule"] == {"active": True, "schedule": [2, 1], "setting": [2, 1]}
+    assert reported["frozen_block_cache"]["setting"] == "false" and reported["compile"]["setting"] is True
     cfg.train.speedups.frozen_block_cache = "auto"
     speedups.configure(trainer, cfg)
     assert trainer.cache_frozen_layers is True  # auto: more than one epoch
