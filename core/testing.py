@@ -3,6 +3,20 @@
 Used by plugtune's own tests and meant for plugin authors' tests too::
 
     from core.testing import compose_config, inline_plugin, tiny_model_dir
+
+- Building blocks: :func:`tiny_model_dir` (a random 2-block model with the embedded model's
+  tokenizer), :func:`embedded_tokenizer`, :func:`tiny_intent_data` / :func:`write_intent_rows`,
+  :func:`compose_config`, :func:`inline_plugin`.
+- Running plugtune: :func:`tiny_overrides` (intent) and :func:`generation_overrides` (chat, qa,
+  toolcall) point a run at the tiny model; :func:`run_cli` runs ``python -m core ...``;
+  :data:`CHAT_TRAIN` / :data:`CHAT_EVAL`, :func:`write_chat_data` and :func:`run_tiny_chat` give a
+  small ``task=chat`` run.
+- Reading a run: :func:`predictions`, :func:`finetuned_probabilities`, :func:`losses`;
+  :func:`assert_adapter_reproduces` (the adapter, reloaded with plain PEFT, predicts what the run
+  reported) and :func:`assert_sft_cache_trains_the_same_model`.
+
+Nothing here is imported by plugtune itself; heavy imports (torch, transformers, pytest) happen
+inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -96,3 +110,179 @@ def inline_plugin(plugin, name: str = "inline-test-plugin"):
         yield pm
     finally:
         pm.unregister(name=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running plugtune in a test: overrides for the tiny model, the command line, chat data.
+# ---------------------------------------------------------------------------------------------
+
+#: The directory ``run_cli`` runs from: the checkout (or site-packages) that holds ``core``.
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 600, cwd: Path | None = None):
+    """Run ``python -m ARGS`` (e.g. ``run_cli("core", "task=chat", ...)``), capturing output.
+
+    Runs from ``cwd`` (default: :data:`REPO`) with progress bars off and ``env`` added to the
+    environment; returns the ``subprocess.CompletedProcess`` (``.returncode``, ``.stdout``, ``.stderr``).
+    """
+    import os
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "PLUGTUNE_PROGRESS": "0", **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd or REPO, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
+    """Overrides that run the intent task on the tiny model and tiny data, quickly.
+
+    ``tiny_model`` is a :func:`tiny_model_dir`, ``train``/``eval_`` a :func:`tiny_intent_data` pair.
+    """
+    return [
+        "model.source=local",
+        f"model.path={tiny_model}",
+        f"data.train_path={train}",
+        f"data.eval_path={eval_}",
+        "train.epochs=2",
+        "train.lr=5e-3",
+        "train.batch_size=8",
+        "train.logging_steps=1",
+        # fp32 on every CPU: tests that compare losses exactly must not depend on the machine's AMX.
+        "train.speedups.cpu_bf16=false",
+    ]
+
+
+#: Six (product title, product name) pairs for ``task=chat`` runs: training rows ...
+CHAT_TRAIN = [
+    ("【官方正品】小米 Redmi 蓝牙耳机 降噪", "蓝牙耳机"),
+    ("2024新款 不锈钢保温杯 大容量 男女同款", "保温杯"),
+    ("Apple/苹果 机械键盘 RGB 背光 游戏专用", "机械键盘"),
+    ("包邮 纯棉连衣裙 夏季 碎花 显瘦", "连衣裙"),
+    ("限时秒杀 电动牙刷 声波 成人 软毛", "电动牙刷"),
+    ("进口猫粮 成猫 全价 鸡肉味 2kg", "猫粮"),
+]
+#: ... and two evaluation rows.
+CHAT_EVAL = [("华为 无线蓝牙耳机 运动 防水", "蓝牙耳机"), ("304 保温杯 学生 便携 500ml", "保温杯")]
+
+
+def chat_row(title: str, product: str) -> dict:
+    """One ``messages`` row: a system prompt, the title as the user turn, the product as the answer."""
+    return {"messages": [
+        {"role": "system", "content": "从商品标题中提取核心商品名称。"},
+        {"role": "user", "content": title},
+        {"role": "assistant", "content": product},
+    ]}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    """Write ``rows`` as UTF-8 JSONL to ``path``; returns ``path``."""
+    path = Path(path)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_chat_data(root: Path) -> tuple[Path, Path]:
+    """The CHAT_TRAIN and CHAT_EVAL rows as ``messages`` JSONL files in ``root``: (train, eval)."""
+    root = Path(root)
+    return (write_jsonl(root / "train.jsonl", [chat_row(*r) for r in CHAT_TRAIN]),
+            write_jsonl(root / "eval.jsonl", [chat_row(*r) for r in CHAT_EVAL]))
+
+
+def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
+    """Overrides that run a generative task (chat, qa, toolcall) on the tiny model, quickly."""
+    return [
+        "model.source=local", f"model.path={tiny_model}", f"data.train_path={train}", f"data.eval_path={eval_}",
+        "train.epochs=2", "train.batch_size=4", "train.logging_steps=1", "task.max_new_tokens=6",
+    ]
+
+
+def run_tiny_chat(root: Path, tiny_model: Path, *overrides: str):
+    """``task=chat`` on the tiny model and the CHAT_* rows in ``root``; returns (run_dir, result, train, eval).
+
+    Runs the real command line (:func:`run_cli`) and asserts it succeeded.
+    """
+    train, eval_ = write_chat_data(root)
+    run_dir = Path(root) / "run"
+    result = run_cli("core", "task=chat", *generation_overrides(tiny_model, train, eval_), *overrides,
+                     f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result, train, eval_
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading what a run wrote, and comparing runs.
+# ---------------------------------------------------------------------------------------------
+
+def predictions(run_dir: Path) -> list[dict]:
+    """The rows of a run's ``predictions.jsonl`` (baseline and finetuned)."""
+    return [json.loads(line) for line in (Path(run_dir) / "predictions.jsonl").read_text().splitlines()]
+
+
+def finetuned_probabilities(run_dir: Path) -> list[float]:
+    """The fine-tuned model's probability for each evaluation row of a classification run."""
+    return [p["probability"] for p in predictions(run_dir) if p["model"] == "finetuned"]
+
+
+def losses(run_dir: Path) -> list[float]:
+    """The training losses a run logged, in order."""
+    return [e["loss"] for e in json.loads((Path(run_dir) / "train_log.json").read_text()) if "loss" in e]
+
+
+def reload_predictions(model_dir: Path, adapter_dir: Path, texts: list[str], max_length: int,
+                       labels: list[str] = INTENT_LABELS) -> list[tuple[str, float]]:
+    """Plain transformers + PEFT, no plugtune code: base model, adapter, predict one by one
+    (no padding), truncating as the seq_cls head does. Returns (label, probability) per text."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, truncation_side="left")
+    base = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, num_labels=len(labels), pad_token_id=tokenizer.pad_token_id
+    )
+    model = PeftModel.from_pretrained(base, adapter_dir).eval()
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            inputs = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")
+            probs = torch.softmax(model(**inputs).logits[0], -1)
+            out.append((labels[int(probs.argmax())], float(probs.max())))
+    return out
+
+
+def assert_adapter_reproduces(model_dir: Path, run_dir: Path):
+    """A classification run's adapter, reloaded with plain PEFT on ``model_dir``, gives the labels
+    and (within 2e-3) the probabilities the run wrote to ``predictions.jsonl``."""
+    import pytest
+
+    rows = predictions(run_dir)
+    tuned = [r for r in rows if r["model"] == "finetuned"]
+    max_length = json.loads((Path(run_dir) / "results.json").read_text())["config"]["task"]["max_length"]
+    again = reload_predictions(model_dir, Path(run_dir) / "adapter", [r["input"] for r in tuned], max_length)
+    assert [label for label, _ in again] == [r["prediction"] for r in tuned]
+    for (_, prob), row in zip(again, tuned):
+        assert prob == pytest.approx(row["probability"], abs=2e-3)
+
+
+def assert_sft_cache_trains_the_same_model(model_dir, tmp_path, overrides: list[str], cached_blocks: int, min_steps: int):
+    """``task=chat`` with and without the cache: same losses and answers, ``cached_blocks`` deep at the end.
+
+    Runs the pipeline in-process twice (``train.speedups.frozen_block_cache=true`` / ``false``)
+    under ``tmp_path/cached`` and ``tmp_path/plain``.
+    """
+    import pytest
+
+    from core.pipeline import run
+
+    train, eval_ = write_chat_data(tmp_path)
+    base = ["task=chat", *generation_overrides(model_dir, train, eval_), *overrides]
+    cached = run(compose_config(base + ["train.speedups.frozen_block_cache=true"]), tmp_path / "cached")
+    plain = run(compose_config(base + ["train.speedups.frozen_block_cache=false"]), tmp_path / "plain")
+    assert cached["train"]["speedups"]["frozen_block_cache"]["cached_blocks"] == cached_blocks and plain["train"]["speedups"]["frozen_block_cache"]["cached_blocks"] == 0
+    assert len(losses(tmp_path / "plain")) >= min_steps
+    assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
+    answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
+    assert answers(tmp_path / "cached") == answers(tmp_path / "plain")
