@@ -115,6 +115,7 @@ def run(cfg, run_dir: Path) -> dict | None:
     encoded_train = head.encode(ctx, data.train)
     encoded_eval = head.encode(ctx, data.eval)  # encoded once, used for both evaluations
     truncated = count_truncated({"train": encoded_train, "eval": encoded_eval}, cfg.task.max_length)
+    data.note_untrained("train", encoded_train, cfg.task.max_length)  # answers cut away: named, never silent
 
     main = is_main_process()
     predictions, metrics, evals = {}, {}, {}

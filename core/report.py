@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.data import describe_dropped
 from core.types import EvalResult, Prediction
 
 
@@ -66,14 +67,23 @@ def render_report(
         counts = ", ".join(f"{k} {v}" for k, v in sorted(data["train_label_counts"].items()))
         lines.append(f"- train labels: {counts}")
     for split, dropped in data.get("dropped_unknown_labels", {}).items():
-        listed = ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items()))
+        listed = describe_dropped(dropped, list(cfg["task"].get("labels") or []))
         lines.append(f"- dropped from {split} (label not in task.labels): {sum(dropped.values())} rows: {listed}")
+    if data.get("eval_labels_not_in_train"):
+        unseen = ", ".join(f"{k} ({v} rows)" for k, v in data["eval_labels_not_in_train"].items())
+        lines.append(f"- eval labels never seen in training: {unseen}")
     for split, count in data.get("truncated_rows", {}).items():
         if count:
             lines.append(f"- {split}: {count} rows cut to task.max_length={cfg['task']['max_length']}")
     for split, skipped in data.get("skipped_rows", {}).items():
         lines.append(f"- skipped from {split}: {skipped['count']} rows")
         lines += [f"  - {row}" for row in skipped["rows"]]
+    for split, untrained in data.get("untrained_rows", {}).items():
+        lines.append(
+            f"- left out of training ({split}): {untrained['count']} rows whose answer "
+            f"task.max_length={cfg['task']['max_length']} cuts away entirely"
+        )
+        lines += [f"  - {row}" for row in untrained["rows"]]
     lines += [
         "",
         "## Metrics",

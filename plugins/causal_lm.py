@@ -3,7 +3,8 @@
 Encoding tokenises the template's whole training text once and marks the tokens inside the
 template's answer spans (``completion_mask``), so the loss covers exactly the answers and their
 end-of-turn markers. Rows longer than ``task.max_length`` keep their start and are counted as
-truncated; a row whose answer is cut away entirely trains nothing and is counted too.
+truncated; a row whose answer is cut away entirely trains nothing: it is marked ``answer_cut``
+and named by ``file:line`` in the log, ``results.json`` (``data.untrained_rows``) and ``report.md``.
 
 Evaluation generates an answer for each eval prompt with greedy decoding (batched, left padded,
 stopping at the end-of-sequence / end-of-turn tokens), for the baseline and the fine-tuned model
@@ -120,6 +121,7 @@ class CausalLmHead(LoraHead):
             encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
             ids, mask = encoded["input_ids"], span_mask(encoded["offset_mapping"], spans)
             truncated = len(ids) > task.max_length
+            had_answer = any(mask)
             ids, mask = ids[: task.max_length], mask[: task.max_length]
             prompt_ids = tokenizer(rendered.prompt, add_special_tokens=False)["input_ids"]
             rows.append({
@@ -130,6 +132,9 @@ class CausalLmHead(LoraHead):
                 "answer": rendered.answer,
                 "input": last_user_text(example),
                 "truncated": truncated or len(prompt_ids) > prompt_limit,
+                # The answer was cut away entirely: the row trains nothing (trainers leave it out,
+                # the pipeline names it in the log, results.json and report.md).
+                "answer_cut": had_answer and not any(mask),
                 "source": example.source,
             })
         return rows

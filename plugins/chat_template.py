@@ -9,6 +9,13 @@ else the template registered as ``alpaca`` (looked up by name, ``core.lookup``).
 The system prompt comes from the data, else from ``task.system_prompt``. Some chat templates add
 their own default system prompt when there is none (SmolLM2's does); that is logged once, with
 the text, so it is never silent.
+
+Tool calls: a row whose assistant turns carry ``tool_calls`` is rendered a second time with each
+call's name, then its arguments, replaced by a marker; a template whose text does not change
+(SmolLM2's renders only ``content``, so the turn would train as an empty answer) stops the run
+with one line naming the template, the row and the way out. A template that leaves out a row's
+``tools`` (Gemma's ``model.chat_template`` does) is noted once in the log: the model then learns
+the calls without seeing the schemas.
 """
 
 from __future__ import annotations
@@ -47,12 +54,87 @@ def default_system_prompt(tokenizer, chat_template: str | None = None) -> str | 
     return injected or None
 
 
+def _with_calls(messages: list[dict], part: str) -> list[dict]:
+    """``messages`` with every tool call's ``part`` (``name`` or ``arguments``) replaced by a marker;
+    arguments keep their type (JSON text or an object), so templates branching on it still work."""
+    out = []
+    for message in messages:
+        if message.get("tool_calls"):
+            calls = []
+            for call in message["tool_calls"]:
+                function = dict(call.get("function") or {})
+                if part == "name":
+                    function["name"] = _PROBE_NAME
+                else:
+                    probe = {_PROBE_NAME: _PROBE}
+                    function["arguments"] = json.dumps(probe) if isinstance(function.get("arguments"), str) else probe
+                calls.append({**call, "function": function})
+            message = {**message, "tool_calls": calls}
+        out.append(message)
+    return out
+
+
+def _with_tool_names(tools: list[dict]) -> list[dict]:
+    """``tools`` with every tool's name replaced by a marker (OpenAI or flat layout)."""
+    out = []
+    for tool in tools:
+        if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
+            tool = {**tool, "function": {**tool["function"], "name": _PROBE_NAME}}
+        elif isinstance(tool, dict):
+            tool = {**tool, "name": _PROBE_NAME}
+        out.append(tool)
+    return out
+
+
+def _called_names(messages: list[dict]) -> str:
+    names = [(c.get("function") or {}).get("name") for m in messages for c in m.get("tool_calls") or ()]
+    return ", ".join(dict.fromkeys(str(n) for n in names if n))
+
+
+def _tool_names(tools: list[dict]) -> str:
+    names = [(t.get("function") or t).get("name") if isinstance(t, dict) else None for t in tools]
+    return ", ".join(dict.fromkeys(str(n) for n in names if n))
+
+
+_PROBE_NAME = "plugtune_probe_tool"
+WAY_OUT = (
+    "use a model whose chat template renders tool calls (task=toolcall's default model=gemma3-270m, "
+    "or a Qwen2.5 model), or a file template with a chat_template: that renders them"
+)
+
+
 class ChatTemplate:
     """Render with the tokenizer's chat template, or with ``chat_template`` when given."""
 
     def __init__(self, chat_template: str | None = None):
         self.chat_template = chat_template
         self._warned_default_system: set[int] = set()
+        self._checked_tools: set[int] = set()
+
+    def _name(self, tokenizer) -> str:
+        """Which template renders, for messages: the given one, or the model's (by its path)."""
+        if self.chat_template:
+            return "the chat template given as chat_template (task.prompt_template=chat)"
+        return f"the chat template of {getattr(tokenizer, 'name_or_path', '') or 'the model'} (task.prompt_template=chat)"
+
+    def _check_tools_rendered(self, example: Example, tokenizer, messages, tools, text: str) -> None:
+        """Stop when the template drops a row's tool calls (name or arguments): the assistant turn
+        would train as an empty (or partial) answer. Note once when it leaves out the row's tools."""
+        if any(m.get("tool_calls") for m in messages):
+            for part, what in (("name", "tool_calls"), ("arguments", "tool_calls' arguments")):
+                if self._render(tokenizer, _with_calls(messages, part), tools) == text:
+                    raise PlugtuneError(
+                        f"{example.source}: {self._name(tokenizer)} does not render the assistant's {what} "
+                        f"({_called_names(messages)}), so the turn would train as an empty answer; {WAY_OUT}"
+                    )
+        if tools and id(tokenizer) not in self._checked_tools:  # once per tokenizer: same template
+            self._checked_tools.add(id(tokenizer))
+            if self._render(tokenizer, messages, _with_tool_names(tools)) == text:
+                log.warning(
+                    "%s: %s does not render the row's tools (%s): the model learns the calls without "
+                    "seeing the tool schemas (noted once; Qwen2.5 models' chat templates render them)",
+                    example.source, self._name(tokenizer), _tool_names(tools),
+                )
 
     def using(self, chat_template: str) -> "ChatTemplate":
         """A ``chat`` template that renders with the Jinja ``chat_template`` given instead of the
@@ -89,6 +171,7 @@ class ChatTemplate:
         self._note_default_system(tokenizer, messages)
         tools = example.tools or None
         text = self._render(tokenizer, messages, tools)
+        self._check_tools_rendered(example, tokenizer, messages, tools, text)
         assistant_turns = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
         if not assistant_turns:  # nothing to learn or compare: a prompt for generation only
             prompt = self._render(tokenizer, messages, tools, generation_prompt=True)

@@ -24,7 +24,9 @@ PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
 
 def to_dataset(rows: list[dict]):
-    """A datasets.Dataset of ``input_ids`` + ``completion_mask``, without rows that train nothing."""
+    """A datasets.Dataset of ``input_ids`` + ``completion_mask``, without rows that train nothing
+    (rows whose answer ``task.max_length`` cut away: the head marks them ``answer_cut`` and the
+    pipeline names them in the log, ``results.json`` and ``report.md``, so this is never silent)."""
     from datasets import Dataset
 
     kept = [{"input_ids": r["input_ids"], "completion_mask": r["completion_mask"]} for r in rows if any(r["completion_mask"])]

@@ -2,22 +2,40 @@
 
 Reads JSONL (one object per line), a JSON array, or CSV with a header row. Field names come from
 ``data.text_field`` and ``data.label_field``. A malformed row stops the run with ``file:line``.
+Leading/trailing whitespace is stripped from labels (``"refund "`` is ``refund``); how many labels
+were stripped is logged, with the first rows' ``file:line``, so it is never silent.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from core import DataError, Example, hookimpl
 from core.datafiles import iter_records
 
+log = logging.getLogger("plugtune")
+
+STRIPPED_LISTED = 3  # rows named in the log line about labels with whitespace
+
 
 class TextLabelFormat:
     def read(self, path: Path, data_cfg) -> list[Example]:
         path = Path(path)
-        examples = [self._example(path, line, row, data_cfg) for line, row in iter_records(path)]
+        examples, stripped = [], []
+        for line, row in iter_records(path):
+            example = self._example(path, line, row, data_cfg)
+            raw = row.get(data_cfg.label_field)
+            if isinstance(raw, str) and raw != example.label:
+                stripped.append(f"{example.source} {raw!r}")
+            examples.append(example)
         if not examples:
             raise DataError(path, None, "no rows (the file is empty)")
+        if stripped:
+            log.warning(
+                "%s: stripped leading/trailing whitespace from %d labels, first: %s", path, len(stripped),
+                ", ".join(stripped[:STRIPPED_LISTED]),
+            )
         return examples
 
     @staticmethod
