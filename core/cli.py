@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 import core.config  # noqa: F401  (registers the config schema before Hydra composes)
 from core.errors import PlugtuneError, report_error
+from core.validate import check_overrides, check_values
 
 log = logging.getLogger("plugtune")
 
@@ -24,6 +25,10 @@ def main() -> None:
     from core.speedups.config import rename_legacy_overrides
 
     sys.argv[1:] = rename_legacy_overrides(sys.argv[1:])
+    try:  # a removed key or a missing group option (task=foo): one line, not Hydra's dump
+        check_overrides(sys.argv[1:])
+    except PlugtuneError as exc:
+        report_error(exc)
     hydra_main()
 
 
@@ -43,6 +48,7 @@ def hydra_main(cfg: DictConfig) -> float:
 
 def run_task(cfg: DictConfig, run_dir: Path) -> float:
     """Run (or inspect) one task into ``run_dir``; return its main metric."""
+    check_values(cfg)  # ranges and choices, before any model or data loads
     from core.pipeline import Plugins, main_metric, print_summary, run
 
     if cfg.mode == "inspect":

@@ -93,12 +93,10 @@ class ModelConfig:
     dtype: str = "float32"  # weights' dtype: auto (bf16/fp16 on GPUs, fp32 on CPU), float32, bfloat16, float16
     quantization: str = "none"  # none | 4bit | 8bit (QLoRA with bitsandbytes; needs CUDA)
     target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # LoRA's default layers for this model
-    notes: str = ""  # free text about the model (license, template quirks)
 
 
 @dataclass
 class PeftConfig:
-    method: str = "lora"  # the adapter method; LoRA is the only one
     r: int = 8  # LoRA rank
     alpha: int = 16  # LoRA scaling numerator (the update is scaled by alpha / r)
     dropout: float = 0.05  # dropout on the LoRA input

@@ -48,11 +48,13 @@ class PluginInfo:
 
 @dataclass
 class PluginLoadFailure:
-    """An entry point that could not be imported; the run goes on without it."""
+    """A plugin that could not be imported, or whose registration hook raised (``stage`` is
+    then the hook's name and ``error`` says ``<hook> raised <exception>``); the run goes on without it."""
 
     name: str
     distribution: str
     error: str
+    stage: str = "import"
 
 
 class _PluginManager(pluggy.PluginManager):
@@ -111,16 +113,31 @@ def _load_entry_points(pm: pluggy.PluginManager, blocked: set[str]) -> None:
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party package must not take the tool down
-            failure = PluginLoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}")
-            _failures.append(failure)
-            print(
-                f"warning: plugin {ep.name!r} from {dist} failed to import ({failure.error}); "
-                f"continuing without it (silence with {DISABLE_ENV}={ep.name})",
-                file=sys.stderr,
-            )
+            _record_failure(PluginLoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
             continue
         version = ep.dist.version if ep.dist else "?"
         _register(pm, plugin, PluginInfo(ep.name, version, dist))
+
+
+def _record_failure(failure: PluginLoadFailure) -> None:
+    """Remember a failed plugin and say so in one warning line."""
+    _failures.append(failure)
+    what = "to import" if failure.stage == "import" else f"in {failure.stage}"
+    detail = failure.error.removeprefix(f"{failure.stage} raised ")
+    print(
+        f"warning: plugin {failure.name!r} from {failure.distribution} failed {what} ({detail}); "
+        f"continuing without it (silence with {DISABLE_ENV}={failure.name})",
+        file=sys.stderr,
+    )
+
+
+def drop_failed_plugin(pm: pluggy.PluginManager, name: str, hook: str, exc: BaseException) -> None:
+    """A plugin whose ``hook`` raised ``exc`` (e.g. a lazy import inside ``register_*``) is treated
+    like one that failed to import: one warning line, listed in ``load_failures``, unregistered."""
+    source = plugin_info(name).source
+    distribution = {"builtin": f"{PROJECT_NAME} (built-in)"}.get(source, source)
+    _record_failure(PluginLoadFailure(name, distribution, f"{hook} raised {type(exc).__name__}: {exc}", stage=hook))
+    pm.unregister(name=name)
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -175,16 +192,28 @@ def plugin_distribution(name: str) -> tuple[str | None, str | None]:
 
 
 def load_failures() -> list[PluginLoadFailure]:
-    """Entry points that failed to import in this process."""
+    """Plugins that failed to import, or whose registration hook raised, in this process."""
     get_plugin_manager()
     return list(_failures)
 
 
 def config_dirs() -> list[str]:
     """Config directories contributed by plugins through ``register_config_dirs``."""
-    dirs: list[str] = []
-    for result in get_plugin_manager().hook.register_config_dirs():
-        dirs.extend(str(d) for d in result or [])
+    return [d for dirs in _config_dirs_by_plugin().values() for d in dirs]
+
+
+def _config_dirs_by_plugin() -> dict[str, list[str]]:
+    """Each plugin's ``register_config_dirs`` result, in pluggy's call order (last registered
+    first); a plugin whose hook raises is dropped (``drop_failed_plugin``)."""
+    pm = get_plugin_manager()
+    dirs: dict[str, list[str]] = {}
+    for impl in reversed(pm.hook.register_config_dirs.get_hookimpls()):
+        try:
+            result = impl.function()
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not take the tool down
+            drop_failed_plugin(pm, impl.plugin_name, "register_config_dirs", exc)
+            continue
+        dirs[impl.plugin_name] = [str(d) for d in result or []]
     return dirs
 
 
@@ -192,6 +221,7 @@ def main() -> None:
     """Print every plugin, its version and origin, and what it registers."""
     from core.registry import KINDS, get_registry
 
+    dirs = _config_dirs_by_plugin()  # a plugin whose hook raises is dropped here or by the registry
     registry = get_registry()
     pm = get_plugin_manager()
     for name, plugin in pm.list_name_plugin():
@@ -201,11 +231,11 @@ def main() -> None:
             names = [n for n, owner in registry.names(kind).items() if owner == name]
             if names:
                 print(f"    {kind}: {', '.join(sorted(names))}")
-        dirs = getattr(plugin, "register_config_dirs", None)
-        if dirs:
-            print(f"    config dirs: {', '.join(map(str, dirs()))}")
+        if dirs.get(name):
+            print(f"    config dirs: {', '.join(dirs[name])}")
     for failure in load_failures():
-        print(f"{failure.name} (failed to import from {failure.distribution}: {failure.error})")
+        what = "to import " if failure.stage == "import" else ""
+        print(f"{failure.name} (failed {what}from {failure.distribution}: {failure.error})")
     blocked = disabled_plugins()
     if blocked:
         print(f"disabled by {DISABLE_ENV}: {', '.join(sorted(blocked))}")

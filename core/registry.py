@@ -74,15 +74,35 @@ def provenance(cfg, registry: Registry | None = None) -> list[dict[str, Any]]:
 
 
 def _failed_plugins_hint() -> str:
-    """Plugins that failed to import may be the ones that provide a missing name: say so."""
+    """Plugins that failed to import (or to register) may be the ones that provide a missing name: say so."""
     from core.plugins import load_failures
 
     failed = [f"{f.name!r} from {f.distribution} ({f.error})" for f in load_failures()]
-    return f"; these plugins failed to import and may provide it: {', '.join(failed)}" if failed else ""
+    return f"; these plugins failed to load and may provide it: {', '.join(failed)}" if failed else ""
+
+
+class _Clash(Exception):
+    """A name registered twice (``Registry.add``'s error), which no plugin failure hides."""
 
 
 def build_registry(pm) -> Registry:
-    """Call every registration hook of every plugin, attributing each name to its plugin."""
+    """Call every registration hook of every plugin, attributing each name to its plugin.
+
+    A plugin whose hook raises (a lazy import, say) is dropped like one that failed to import
+    (``core.plugins.drop_failed_plugin``: one warning line) and the registry is built again
+    without it, so nothing it registered before it failed stays.
+    """
+    from core.plugins import drop_failed_plugin
+
+    while True:
+        registry, failed = _build_once(pm)
+        if failed is None:
+            return registry
+        drop_failed_plugin(pm, *failed)
+
+
+def _build_once(pm) -> tuple[Registry, tuple[str, str, Exception] | None]:
+    """The registry, or the first (plugin, hook, exception) of a registration hook that raised."""
     registry = Registry()
     for kind, (hook_name, _) in KINDS.items():
         hook = getattr(pm.hook, hook_name)
@@ -92,10 +112,18 @@ def build_registry(pm) -> Registry:
             plugin = impl.plugin_name
 
             def register(name: str, obj: Any, _kind=kind, _plugin=plugin) -> None:
-                registry.add(_kind, name, obj, _plugin)
+                try:
+                    registry.add(_kind, name, obj, _plugin)
+                except PlugtuneError as exc:
+                    raise _Clash(exc) from None
 
-            impl.function(register=register)
-    return registry
+            try:
+                impl.function(register=register)
+            except _Clash as clash:
+                raise clash.args[0] from None
+            except Exception as exc:  # noqa: BLE001 - one broken plugin must not take the tool down
+                return registry, (plugin, hook_name, exc)
+    return registry, None
 
 
 # (plugin manager, its generation, the registry built from it)
@@ -115,5 +143,6 @@ def get_registry() -> Registry:
     pm = get_plugin_manager()
     generation = getattr(pm, "generation", None)
     if _built is None or _built[0] is not pm or generation is None or _built[1] != generation:
-        _built = (pm, generation, build_registry(pm))
+        registry = build_registry(pm)  # may drop a failing plugin, which counts as a change
+        _built = (pm, getattr(pm, "generation", None), registry)
     return _built[2]
