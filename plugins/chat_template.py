@@ -121,11 +121,14 @@ class ChatTemplate:
         """Stop when the template drops a row's tool calls (name or arguments): the assistant turn
         would train as an empty (or partial) answer. Note once when it leaves out the row's tools."""
         if any(m.get("tool_calls") for m in messages):
-            for part, what in (("name", "tool_calls"), ("arguments", "tool_calls' arguments")):
+            for part, what, effect in (
+                ("name", "tool_calls", "as an empty answer"),
+                ("arguments", "tool_calls' arguments", "without its arguments"),
+            ):
                 if self._render(tokenizer, _with_calls(messages, part), tools) == text:
                     raise PlugtuneError(
                         f"{example.source}: {self._name(tokenizer)} does not render the assistant's {what} "
-                        f"({_called_names(messages)}), so the turn would train as an empty answer; {WAY_OUT}"
+                        f"({_called_names(messages)}), so the turn would train {effect}; {WAY_OUT}"
                     )
         if tools and id(tokenizer) not in self._checked_tools:  # once per tokenizer: same template
             self._checked_tools.add(id(tokenizer))
