@@ -28,8 +28,10 @@ A minimal format built from them::
     class QuestionAnswerFormat:
         def read(self, path, data_cfg):
             def build(line, row):
-                question = text_value("question", row.get("question"), required=True, clean=False)
-                answer = text_value("answer", row.get("answer"), required=True, clean=False)
+                question = text_value("question", row.get("question"), required=True, clean=False,
+                                      present="question" in row)
+                answer = text_value("answer", row.get("answer"), required=True, clean=False,
+                                    present="answer" in row)
                 return Example(messages=[{"role": "user", "content": question},
                                          {"role": "assistant", "content": answer}], source=f"{path}:{line}")
             return read_examples(path, data_cfg, build)
@@ -66,7 +68,8 @@ def check_data_file(path) -> Path:
 
 
 def read_text(path: Path | str) -> str:
-    """The file as text; bytes that are not UTF-8 are an error naming their line."""
+    """The file as text; bytes that are not UTF-8 are an error naming their line and the encoding
+    the file seems to be in (``detect_encoding``), with the way to convert it."""
     raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -74,52 +77,161 @@ def read_text(path: Path | str) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise DataError(
-            path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {column}); save the file as UTF-8"
+            path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {column}); {_convert_hint(path, raw)}"
         ) from None
     return text.removeprefix("\ufeff")  # Excel writes a byte-order mark
+
+
+def detect_encoding(raw: bytes) -> str | None:
+    """The encoding charset-normalizer finds for ``raw`` (e.g. ``GB18030``, ``UTF-16``,
+    ``CP1252``), or None when it finds none or UTF-8. A guess: short texts may be mistaken."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency, but the error must not depend on it
+        return None
+    sample = raw[: 1 << 20]
+    if len(sample) < len(raw) and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]  # never cut a character in two
+    best = from_bytes(sample).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        return None
+    return re.sub(r"^ISO8859-", "ISO-8859-", best.encoding.upper().replace("_", "-"))
+
+
+def _convert_hint(path, raw: bytes) -> str:
+    path = Path(path)
+    excel = " or save it from Excel as 'CSV UTF-8'" if path.suffix.lower() == ".csv" else ""
+    encoding = detect_encoding(raw)
+    if encoding is None:
+        return f"save the file as UTF-8{excel}"
+    target = path.with_name(f"{path.stem}.utf8{path.suffix}").name
+    return (f"it looks like {encoding} (charset-normalizer's guess): convert it to UTF-8, e.g. "
+            f"iconv -f {encoding} -t UTF-8 {path.name} > {target}{excel}")
 
 
 def iter_records(path, skipped: list[SkippedRow] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line, row)`` for each row of a ``.json`` array, ``.jsonl`` or ``.csv`` file.
 
     The layout follows the suffix; a ``.json`` file that does not start with ``[`` is read as
-    JSON Lines (many exports name JSONL files ``.json``). Rows must be JSON objects. When
-    ``skipped`` is a list, an unreadable JSON Lines line is recorded there and reading goes on
-    (each line stands alone; a broken array or CSV cannot be resynchronised, so it still raises).
+    JSON Lines (many exports name JSONL files ``.json``), and a file of another suffix that
+    starts with a ``[`` spanning lines is read as a JSON array. Rows must be JSON objects; a
+    file holding one JSON object spread over several lines (pretty-printed) is an error saying
+    so, not an ``invalid JSON`` at line 1. A CSV file's delimiter (``,`` ``;`` tab or ``|``) is
+    sniffed from its header. When ``skipped`` is a list, an unreadable JSON Lines line is
+    recorded there and reading goes on (each line stands alone; a broken array or CSV cannot be
+    resynchronised, so it still raises).
     """
     path = check_data_file(path)
     text = read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         yield from _csv_records(path, text)
-    elif suffix == ".json" and text.lstrip().startswith("["):
+    elif text.lstrip().startswith("[") and (suffix == ".json" or not _first_line_is_json(text)):
         yield from _json_array_records(path, text)
     else:
         yield from _jsonl_records(path, text, skipped)
 
 
-def _object(path: Path, line: int, row: Any) -> dict[str, Any]:
+def _first_line_is_json(text: str) -> bool:
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _loads(path: Path, line: int, raw: str) -> Any:
+    """One JSON value; every way ``json`` refuses text is an ``invalid JSON`` DataError."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DataError(path, line, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(path, line, "invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise DataError(path, line, f"invalid JSON ({exc})") from None
+
+
+def _object(path: Path, line: int, row: Any, raw: str = "") -> dict[str, Any]:
     if not isinstance(row, dict):
         raise DataError(path, line, f"expected a JSON object, got {type(row).__name__}")
+    if _SURROGATE_ESCAPE.search(raw):  # only escapes can make one; checked when there are any
+        try:
+            json.dumps(row, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DataError(
+                path, line, f"invalid JSON (a lone UTF-16 surrogate \\u{ord(exc.object[exc.start]):04x} in a string: "
+                "not a character; the exporter split an emoji or other character in two)"
+            ) from None
     return row
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _jsonl_records(path: Path, text: str, skipped: list[SkippedRow] | None):
-    for number, raw in enumerate(text.splitlines(), start=1):
+    offset = 0
+    seen_rows = False
+    # Lines end at "\n" only: str.splitlines() would also split at U+2028, \x1c, ..., which JSON
+    # strings may hold as they are, and line numbers would no longer match an editor's.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        start, offset = offset, offset + len(raw) + 1
         if not raw.strip():
             continue
         try:
             try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, number, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-            row = _object(path, number, row)
+                row = _loads(path, number, raw)
+            except DataError:
+                # Rows spread over lines cannot be resynchronised: the whole file's problem, never skipped.
+                _spread_object(path, text, start, number, first=not seen_rows)
+                raise
+            row = _object(path, number, row, raw)
+        except _SpreadRows:
+            raise
         except DataError as problem:
             if skipped is None:
                 raise
             skipped.append(SkippedRow(f"{path}:{number}", problem.reason))
             continue
+        seen_rows = True
         yield number, row
+
+
+class _SpreadRows(DataError):
+    """JSON objects spread over several lines where JSON Lines were expected."""
+
+
+def _spread_object(path: Path, text: str, start: int, line: int, first: bool) -> None:
+    """A line that is not JSON by itself may open a JSON object spread over several lines (a
+    pretty-printed file): raise a DataError saying so, or return when it does not."""
+    position = _skip_space(text, start)
+    if not text.startswith("{", position):
+        return
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, position)
+    except (ValueError, RecursionError):
+        return
+    last = text.count("\n", 0, end) + 1
+    if last == line:
+        return
+    if first and not text[end:].strip():
+        hint = ""
+        rows = [key for key, item in value.items()
+                if isinstance(item, list) and item and all(isinstance(r, dict) for r in item)]
+        if len(rows) == 1:
+            count = len(value[rows[0]])
+            hint = f" (its {rows[0]!r} key holds {count} {'row' if count == 1 else 'rows'}: save that list as the file)"
+        raise _SpreadRows(
+            path, line,
+            f"a JSON object (lines {line}-{last}), expected an array of rows or JSON Lines; wrap the rows "
+            f"in [...] or put one per line{hint}",
+        )
+    raise _SpreadRows(
+        path, line,
+        f"a JSON object spread over lines {line}-{last}; JSON Lines needs each row on one line "
+        "(write them with jq -c or json.dumps without indent), or wrap all rows in [...] separated by commas",
+    )
 
 
 def _json_array_records(path: Path, text: str):
@@ -133,11 +245,16 @@ def _json_array_records(path: Path, text: str):
         if text[position] == "]":
             return
         line = text.count("\n", 0, position) + 1
+        start = position
         try:
             row, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             raise DataError(path, exc.lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-        yield line, _object(path, line, row)
+        except RecursionError:
+            raise DataError(path, line, "invalid JSON (nested too deeply)") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise DataError(path, line, f"invalid JSON ({exc})") from None
+        yield line, _object(path, line, row, text[start:position])
         position = _skip_space(text, position)
         if position < len(text) and text[position] == ",":
             position += 1
@@ -152,13 +269,46 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
+CSV_DELIMITERS = ",;\t|"
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def csv_delimiter(header: str) -> str:
+    """The delimiter of a CSV file whose first line is ``header``: one of ``CSV_DELIMITERS``
+    as ``csv.Sniffer`` finds it (Excel in many locales writes ``;``, databases tabs), else ``,``."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
 def _csv_records(path: Path, text: str):
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = text.split("\n", 1)[0]
+    delimiter = csv_delimiter(header)
+    if delimiter != ",":
+        log.info("%s: reading it as %s-delimited CSV (sniffed from the header)", path, _DELIMITER_NAMES[delimiter])
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 2  # line 1 is the header
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a cell over csv.field_size_limit(): mostly a quote never closed
+            raise DataError(
+                path, start, f"invalid CSV ({exc}); is a \" quote opened here or above never closed?"
+            ) from None
         if None in row:  # more cells than header columns
-            raise DataError(path, start, f"{len(row) - 1 + len(row[None])} cells, but the header has {len(reader.fieldnames)} columns")
-        yield start, row
+            columns = len(reader.fieldnames)
+            raise DataError(
+                path, start,
+                f"{len(row) - 1 + len(row[None])} cells, but the header has {columns} "
+                f"{'column' if columns == 1 else 'columns'} ({_DELIMITER_NAMES[delimiter]}-delimited: "
+                f"{', '.join(map(repr, reader.fieldnames))}); quote cells that contain the delimiter",
+            )
+        # A short row lacks its last cells: those columns are missing from it, not null.
+        yield start, {key: value for key, value in row.items() if value is not None}
         start = reader.line_num + 1
 
 
@@ -249,9 +399,10 @@ def read_examples(path, data_cfg, build: Callable[[int, dict], Example]) -> Read
     return ReadResult(examples, skipped)
 
 
-def text_value(name: str, value: Any, *, required: bool, clean: bool) -> str:
+def text_value(name: str, value: Any, *, required: bool, clean: bool, present: bool = False) -> str:
     """A cell as a string: numbers converted, cleaned if ``clean``, non-empty when ``required``
-    (else a ``RowProblem`` naming field ``name``)."""
+    (else a ``RowProblem`` naming field ``name``). ``present=True`` says the row has the
+    column, so a None value is a JSON ``null`` and reported as such (else as ``missing``)."""
     if value is None:
         text = ""
     elif isinstance(value, str):
@@ -265,7 +416,7 @@ def text_value(name: str, value: Any, *, required: bool, clean: bool) -> str:
     if required and not text.strip():
         if clean:
             raise RowProblem(f"empty {name!r} after cleaning", emptied=True)
-        got = "missing" if value is None else repr(text)
+        got = ("null" if present else "missing") if value is None else repr(text)
         raise RowProblem(f"field {name!r}: expected a non-empty string, got {got}")
     return text
 
@@ -274,9 +425,15 @@ def json_cell(field: str, value: Any) -> Any:
     """A list given as JSON text (a CSV cell) decoded; anything else as it is."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            decoded = json.loads(value)
+        except (ValueError, RecursionError):
             raise RowProblem(f"field {field!r}: expected a list, got text that is not JSON") from None
+        if _SURROGATE_ESCAPE.search(value):
+            try:
+                json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise RowProblem(f"field {field!r}: JSON text with a lone UTF-16 surrogate (not a character)") from None
+        return decoded
     return value
 
 
@@ -336,7 +493,7 @@ class AlpacaRows:
                 tried = ", ".join((field, *ALPACA_ALIASES[field]))
                 raise RowProblem(
                     f"field {field!r}: expected a non-empty string, got missing "
-                    f"(no column {tried}; set data.columns.{field})"
+                    f"(no column {tried}; set data.columns.{field}); the row has {_columns(row)}"
                 )
             values[field] = row[column]
         optional = {}
@@ -345,12 +502,12 @@ class AlpacaRows:
             optional[field] = row[column] if column is not None else None
 
         clean = self.clean
-        instruction = text_value("instruction", values["instruction"], required=True, clean=clean)
+        instruction = text_value("instruction", values["instruction"], required=True, clean=clean, present=True)
         output = values["output"]
         structured = isinstance(output, (dict, list))
         if structured:  # a tool call given as a JSON object; data, so never "cleaned"
             output = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
-        output = text_value("output", output, required=True, clean=clean and not structured)
+        output = text_value("output", output, required=True, clean=clean and not structured, present=True)
         input_text = text_value("input", optional["input"], required=False, clean=clean)
         if not input_text.strip():
             input_text = ""  # templates add an Input section only for a real input
@@ -368,14 +525,23 @@ class AlpacaRows:
         )
 
 
+def _columns(row: dict) -> str:
+    """A row's columns for an error message: 'columns a, b' or 'no columns'."""
+    names = [str(key) for key in row]
+    shown = ", ".join(repr(name) for name in names[:8]) + (", ..." if len(names) > 8 else "")
+    return f"columns {shown}" if names else "no columns"
+
+
 def _history(value: Any, clean: bool) -> list[tuple[str, str]]:
     """Earlier turns as (user, assistant) pairs."""
     if value is None or value == "" or value == []:
         return []
     if isinstance(value, str):  # a CSV cell holds the list as JSON text
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = json_cell("history", value)
+        except RowProblem as problem:
+            if "surrogate" in problem.reason:
+                raise
             raise RowProblem(
                 "field 'history': expected a list of [user, assistant] pairs, got text that is not JSON"
             ) from None
@@ -387,7 +553,7 @@ def _history(value: Any, clean: bool) -> list[tuple[str, str]]:
             got = f"{len(pair)} items" if isinstance(pair, (list, tuple)) else type(pair).__name__
             raise RowProblem(f"field 'history': item {index}: expected a [user, assistant] pair, got {got}")
         pairs.append(tuple(
-            text_value(f"history[{index}][{side}]", text, required=True, clean=clean)
+            text_value(f"history[{index}][{side}]", text, required=True, clean=clean, present=True)
             for side, text in enumerate(pair)
         ))
     return pairs
@@ -439,9 +605,9 @@ def _non_empty_list(field: str, value: Any, items: str) -> list:
     return value
 
 
-def _text(where: str, name: str, value: Any, clean: bool, may_be_empty: bool = False) -> str:
+def _text(where: str, name: str, value: Any, clean: bool, may_be_empty: bool = False, present: bool = False) -> str:
     if value is None and not may_be_empty:
-        raise RowProblem(f"{where}: {name} is missing")
+        raise RowProblem(f"{where}: {name} is {'null' if present else 'missing'}")
     if value is not None and not isinstance(value, str):
         raise RowProblem(f"{where}: {name} must be a string, got {type(value).__name__}")
     text = clean_text(value or "") if clean else value or ""
@@ -466,7 +632,8 @@ def _messages(value: Any, clean: bool) -> list[dict[str, Any]]:
         if tool_calls is not None and not isinstance(tool_calls, list):
             raise RowProblem(f"{where}: tool_calls must be a list, got {type(tool_calls).__name__}")
         # A turn that only calls tools has nothing to say; "" keeps chat templates happy.
-        content = _text(where, "content", message.get("content"), clean, may_be_empty=bool(tool_calls))
+        content = _text(where, "content", message.get("content"), clean, may_be_empty=bool(tool_calls),
+                        present="content" in message)
         kept = {"role": role, "content": content}
         kept.update({key: message[key] for key in KEPT_MESSAGE_KEYS.get(role, ()) if message.get(key) is not None})
         messages.append(kept)
@@ -482,13 +649,14 @@ def _conversation(value: Any, clean: bool) -> list[dict[str, Any]]:
             raise RowProblem(f"{where}: expected an object with input and output, got {type(turn).__name__}")
         system = turn.get("system")
         if index == 0:
-            system = _text(where, "system", system, clean, may_be_empty=True)
+            system = _text(where, "system", system, clean, may_be_empty=True, present=True)
             if system.strip():
                 messages.append({"role": "system", "content": system})
         elif system not in (None, "") and system != value[0].get("system"):
             raise RowProblem(f"{where}: 'system' is only allowed in the first turn")
-        messages.append({"role": "user", "content": _text(where, "input", turn.get("input"), clean)})
-        messages.append({"role": "assistant", "content": _text(where, "output", turn.get("output"), clean)})
+        messages.append({"role": "user", "content": _text(where, "input", turn.get("input"), clean, present="input" in turn)})
+        messages.append({"role": "assistant",
+                         "content": _text(where, "output", turn.get("output"), clean, present="output" in turn)})
     return messages
 
 

@@ -1,6 +1,7 @@
 """``alpaca`` data format: instruction-tuning rows (workflows W2, W3, W4, W5).
 
-Reads a JSON array, JSON Lines, or CSV with a header row; one row per example::
+Reads a JSON array, JSON Lines, or CSV with a header row (its delimiter, ``,`` ``;`` tab or ``|``,
+sniffed from the header); one row per example::
 
     {"instruction": "退货要多久到账?",              # required
      "input": "",                                   # optional, "" when absent
@@ -31,7 +32,9 @@ skipped rows. Without ``clean`` text is kept as written and an empty required fi
 
 A bad row stops the read with ``file:line: reason``; ``data.on_error=skip`` skips and counts it
 instead. With ``skip`` an unreadable JSON Lines line is skipped too, but broken JSON-array or
-CSV syntax, non-UTF-8 bytes and a missing file still stop the read.
+CSV syntax, non-UTF-8 bytes and a missing file still stop the read. A file that is one JSON object
+spread over lines (pretty-printed, not an array) is named as such; a JSON ``null`` is reported as
+``null``; a file in another encoding names it (``charset-normalizer``'s guess) and how to convert.
 
 The row reading is ``core.datafiles.AlpacaRows`` (the ``toolcall`` format reads the same rows
 with it), on top of ``core.datafiles.read_examples``, so every format treats ``data.clean`` and

@@ -43,19 +43,27 @@ class TextLabelFormat:
         text_field, label_field = data_cfg.text_field, data_cfg.label_field
         text = row.get(text_field)
         if not isinstance(text, str) or not text.strip():
-            what = "missing" if text is None else f"{type(text).__name__} {text!r}"
+            what = _got(row, text_field)
             raise DataError(path, line, f"field {text_field!r}: expected a non-empty string, got {what}")
         label = row.get(label_field)
         if isinstance(label, (int, float)) and not isinstance(label, bool):
             label = str(label)
         if not isinstance(label, str) or not label.strip():
-            what = "missing" if label is None else f"{type(label).__name__} {label!r}"
+            what = _got(row, label_field)
             raise DataError(path, line, f"field {label_field!r}: expected a label string, got {what}")
         return Example(
             messages=[{"role": "user", "content": text.strip()}],
             label=label.strip(),
             source=f"{path}:{line}",
         )
+
+
+def _got(row: dict, field: str) -> str:
+    """What a row holds for ``field``, for an error: missing (no such key), null, or the value."""
+    if field not in row:
+        return "missing"
+    value = row[field]
+    return "null" if value is None else f"{type(value).__name__} {value!r}"
 
 
 @hookimpl

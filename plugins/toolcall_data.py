@@ -109,6 +109,12 @@ class ToolcallFormat:
         return read_examples(path, data_cfg, build)
 
 
+def _json_reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+
+
 def _check_name(where: str, name: str, known: list[str] | None) -> None:
     if known is not None and name not in known:
         raise RowProblem(f"{where}: tool {name!r} is not in the tools list (known: {', '.join(known) or 'none'})")
@@ -120,8 +126,8 @@ def _w4_output(output: Any, known: list[str] | None) -> Any:
     if isinstance(output, str) and output.lstrip()[:1] in ("{", "["):
         try:
             output = json.loads(output)
-        except json.JSONDecodeError as exc:
-            raise RowProblem(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        except (ValueError, RecursionError) as exc:  # also too deep, or an integer of 4300+ digits
+            raise RowProblem(f"{where}: invalid JSON ({_json_reason(exc)})") from None
     if isinstance(output, dict):
         _w4_call(where, output, known)
     elif isinstance(output, list):
@@ -163,10 +169,8 @@ def _check_openai_calls(messages: list[dict[str, Any]], known: list[str] | None)
             if isinstance(arguments, str):
                 try:
                     arguments = json.loads(arguments)
-                except json.JSONDecodeError as exc:
-                    raise RowProblem(
-                        f"{where}: function.arguments: invalid JSON ({exc.msg} at column {exc.colno})"
-                    ) from None
+                except (ValueError, RecursionError) as exc:
+                    raise RowProblem(f"{where}: function.arguments: invalid JSON ({_json_reason(exc)})") from None
                 if not isinstance(arguments, dict):
                     raise RowProblem(
                         f"{where}: function.arguments must decode to a JSON object, got {type(arguments).__name__}"

@@ -142,7 +142,9 @@ def test_non_utf8_alpaca_file_names_the_line(tiny_model, tmp_path):
     train.write_bytes('{"instruction": "a", "output": "b"}\n'.encode() + b'{"instruction": "\xff", "output": "b"}\n')
     result = run_cli("core", "task=qa", *generation_overrides(tiny_model, train, train), f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {train}:2: not valid UTF-8 (byte 0xff at column 18); save the file as UTF-8"
+    line = result.stderr.strip()
+    assert "\n" not in line and line.startswith(f"error: {train}:2: not valid UTF-8 (byte 0xff at column 18); ")
+    assert "convert it to UTF-8" in line or "save the file as UTF-8" in line  # with the encoding when one is detected
 
 
 def test_toolcall_task_scores_parsed_calls(tiny_model, tmp_path):
