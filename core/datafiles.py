@@ -277,7 +277,7 @@ def csv_delimiter(header: str) -> str:
     """The delimiter of a CSV file whose first line is ``header``: one of ``CSV_DELIMITERS``
     as ``csv.Sniffer`` finds it (Excel in many locales writes ``;``, databases tabs), else ``,``."""
     try:
-        return csv.Sniffer().sniff(header, delimiters=CSV_DELIMITERS).delimiter
+        return csv.Sniffer().sniff(header[:65536], delimiters=CSV_DELIMITERS).delimiter
     except csv.Error:
         return ","
 

@@ -26,7 +26,7 @@ from core.testing import compose_config
 
 FORMATS = ("text_label", "alpaca", "messages", "toolcall")
 MAX_EXAMPLES = 100
-SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 _CONFIGS: dict[tuple[str, str], object] = {}
