@@ -150,7 +150,13 @@ def _loads(path: Path, line: int, raw: str) -> Any:
     except RecursionError:
         raise DataError(path, line, "invalid JSON (nested too deeply)") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise DataError(path, line, f"invalid JSON ({exc})") from None
+        raise DataError(path, line, f"invalid JSON ({_value_error(exc)})") from None
+
+
+def _value_error(exc: ValueError) -> str:
+    if "digits" in str(exc):  # Python's limit on integer conversion (sys.get_int_max_str_digits)
+        return "a number with more than 4300 digits"
+    return str(exc)
 
 
 def _object(path: Path, line: int, row: Any, raw: str = "") -> dict[str, Any]:
@@ -253,7 +259,7 @@ def _json_array_records(path: Path, text: str):
         except RecursionError:
             raise DataError(path, line, "invalid JSON (nested too deeply)") from None
         except ValueError as exc:  # e.g. an integer of more than 4300 digits
-            raise DataError(path, line, f"invalid JSON ({exc})") from None
+            raise DataError(path, line, f"invalid JSON ({_value_error(exc)})") from None
         yield line, _object(path, line, row, text[start:position])
         position = _skip_space(text, position)
         if position < len(text) and text[position] == ",":

@@ -112,7 +112,9 @@ class ToolcallFormat:
 def _json_reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at column {exc.colno}"
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return "a number with more than 4300 digits" if "digits" in str(exc) else str(exc)
 
 
 def _check_name(where: str, name: str, known: list[str] | None) -> None:

@@ -233,7 +233,7 @@ def test_plain_placeholders_still_render(tmp_path):
 @pytest.mark.parametrize("name,content,reason", [
     ("deep.json", "[" * 3000 + "]" * 3000, "invalid JSON (nested too deeply)"),
     ("deep.jsonl", '{"text": ' + "[" * 3000 + "]" * 3000 + ', "label": "a"}\n', "invalid JSON (nested too deeply)"),
-    ("big.jsonl", '{"text": ' + "7" * 5000 + ', "label": "a"}\n', "invalid JSON (Exceeds the limit (4300 digits)"),
+    ("big.jsonl", '{"text": ' + "7" * 5000 + ', "label": "a"}\n', "invalid JSON (a number with more than 4300 digits)"),
     ("cell.csv", 'text,label\n"' + "x" * 140000 + ",a\n", "invalid CSV (field larger than field limit (131072)); "
      'is a " quote opened here or above never closed?'),
     ("lone.jsonl", '{"text": "a\\ud83d", "label": "b"}\n', "invalid JSON (a lone UTF-16 surrogate \\ud83d in a string"),
