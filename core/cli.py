@@ -44,6 +44,11 @@ def hydra_main(cfg: DictConfig) -> float:
         return run_task(cfg, run_dir)
     except PlugtuneError as exc:
         report_error(exc)
+    except Exception as exc:  # a crash: its traceback goes to the run's plugtune.log too
+        from core.errors import log_to_files
+
+        log_to_files(f"error: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        raise
 
 
 def run_task(cfg: DictConfig, run_dir: Path) -> float:

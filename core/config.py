@@ -126,7 +126,9 @@ class TrainConfig:
     # (core/speedups/, docs/speed.md).
     speedups: SpeedupsConfig = field(default_factory=SpeedupsConfig)
     save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
-    resume: bool = False  # also resume the newest unfinished sibling run with the same overrides
+    # null: continue this run dir's own checkpoint when config and data match it (fingerprint.json);
+    # true: also the newest unfinished sibling run with the same overrides; false: start over in place.
+    resume: Optional[bool] = None
     # Multi-GPU engines, passed through to the Trainer (need CUDA; docs/scaling.md):
     deepspeed: Optional[str] = None  # a DeepSpeed JSON config file, e.g. ZeRO-2
     fsdp: Optional[str] = None  # FSDP options, e.g. "full_shard auto_wrap"
@@ -141,6 +143,7 @@ class PlugtuneConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 42  # seeds data order, LoRA init and the classification layer
     mode: Mode = Mode.train  # train (the whole run) or inspect (check the data, show one example)
+    overwrite: bool = False  # re-run into a run dir that holds a finished run (results.json), replacing it
 
 
 def register_schemas() -> None:

@@ -2,15 +2,19 @@
 existing engines, so plugtune only has to agree on two things.
 
 * One run directory for every rank. Hydra's ``${now:}`` is read in each process, a few
-  milliseconds apart, so the run dir uses ``${plugtune_stamp:}``: the launcher's start time,
-  which every rank on a node shares. Runs over several nodes set ``hydra.run.dir`` explicitly.
+  milliseconds apart, so the run dir uses ``${plugtune_stamp:}``: the launcher's start time
+  and a suffix derived from the launcher, which every rank on a node shares. Runs over several nodes set
+  ``hydra.run.dir`` explicitly.
 * Rank 0 alone evaluates and writes reports, plots and the adapter; every rank trains.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import secrets
+import socket
 import time
 from pathlib import Path
 
@@ -45,11 +49,23 @@ def _process_start_time(pid: int) -> float | None:
 
 @functools.lru_cache(maxsize=1)
 def run_stamp() -> str:
-    """The run directory's timestamp: now, or the launcher's start time under torchrun."""
-    started = None
+    """The run directory's name: start time to the millisecond and a 4-hex suffix, unique per run
+    even when two start in the same second, e.g. ``2026-12-03_19-50-04.123-a3f9``.
+
+    A single process uses now and a random suffix. Under torchrun every local rank uses the
+    launcher's start time and a suffix derived from the launcher (host, pid, start time), so the
+    ranks agree on one directory while two launchers started together still get two.
+    """
+    started = suffix = None
     if world_size() > 1:
-        started = _process_start_time(os.getppid())  # the launcher all local ranks share
-    return time.strftime(STAMP_FORMAT, time.localtime(started if started is not None else time.time()))
+        launcher = os.getppid()  # the launcher all local ranks share
+        started = _process_start_time(launcher)
+        if started is not None:
+            token = f"{socket.gethostname()}:{launcher}:{started}"
+            suffix = hashlib.sha256(token.encode()).hexdigest()[:4]
+    when = started if started is not None else time.time()
+    suffix = suffix or secrets.token_hex(2)
+    return f"{time.strftime(STAMP_FORMAT, time.localtime(when))}.{int(when * 1000) % 1000:03d}-{suffix}"
 
 
 def local_device():

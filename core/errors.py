@@ -25,8 +25,25 @@ class DataError(PlugtuneError):
         super().__init__(f"{where}: {reason}")
 
 
+def log_to_files(message: str) -> None:
+    """Write ``message`` as an ERROR record to the log files only (the run's ``plugtune.log``),
+    not to the console, which shows the error its own way."""
+    import logging
+
+    record = logging.LogRecord("plugtune", logging.ERROR, __file__, 0, message, None, None)
+    seen = set()
+    for logger in (logging.getLogger(), logging.getLogger("plugtune")):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.FileHandler) and id(handler) not in seen:
+                seen.add(id(handler))
+                handler.handle(record)
+                handler.flush()
+
+
 def report_error(exc: PlugtuneError) -> None:
-    """Print one line and exit 2, unless HYDRA_FULL_ERROR=1 asks for the traceback."""
+    """Print one line and exit 2, unless HYDRA_FULL_ERROR=1 asks for the traceback. The line
+    goes to the run's log file too, so a failed run's own log says what stopped it."""
+    log_to_files(f"error: {exc}")
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         raise exc
     print(f"error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ job's overrides to ``.hydra/overrides.yaml``. So the leaderboard can be rebuilt 
     python -m core.leaderboard SWEEP_DIR
 
 and the ``leaderboard`` Hydra callback (``conf/hydra/callbacks/leaderboard.yaml``) builds it
-when a sweep ends. Every main metric plugtune ships is higher-is-better, so rows are ranked
+when a sweep ends; the sweep then exits 1 if any job failed. Every main metric plugtune ships is higher-is-better, so rows are ranked
 by the fine-tuned value, descending.
 """
 
@@ -204,7 +204,8 @@ except ImportError:  # pragma: no cover - hydra-core is a dependency; keep the m
 
 
 class LeaderboardCallback(Callback):
-    """Hydra callback: build the leaderboard in the sweep dir when a multirun ends."""
+    """Hydra callback: build the leaderboard in the sweep dir when a multirun ends, then exit 1
+    when any job failed or did not finish."""
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -212,6 +213,11 @@ class LeaderboardCallback(Callback):
         best = rows[0] if rows and rows[0].status == "ok" else None
         summary = f"best {best.main_metric}={_fmt(best.finetuned)} ({best.job})" if best else "no job finished"
         print(f"leaderboard: {sweep_dir / 'leaderboard.md'} ({len(rows)} jobs, {summary})")
+        failed = [row for row in rows if row.status != "ok"]
+        if failed:  # after the leaderboard is written: scripts and schedulers must notice
+            print(f"error: sweep: {len(failed)} of {len(rows)} jobs failed or did not finish "
+                  f"({', '.join(row.job for row in failed[:5])}); see {sweep_dir / 'leaderboard.md'}", file=sys.stderr)
+            sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

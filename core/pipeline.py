@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from core.checkpoints import CHECKPOINT_DIR, find_resume_checkpoint
+from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
 from core.distributed import is_main_process
 from core import speedups
@@ -103,7 +103,9 @@ def run(cfg, run_dir: Path) -> dict | None:
 
     configure_threads(cfg)
     set_seed(cfg.seed)
-    resume_from = find_resume_checkpoint(cfg, run_dir)
+    # refuses a finished run (without overwrite=true) and another run's checkpoints; records fingerprint.json
+    resume_from = resume_or_start(cfg, run_dir, main_process=is_main_process())
+    remaining = remaining_fraction(resume_from)  # read now: the checkpoints go once the adapter is saved
     if resume_from is not None:
         log.info("resuming training from %s", resume_from)
     ctx = RunContext(
@@ -136,6 +138,9 @@ def run(cfg, run_dir: Path) -> dict | None:
     metrics["finetuned"], evals["finetuned"] = evaluate(plugins.evaluators, predictions["finetuned"], ctx)
     hook.on_metrics(model="finetuned", metrics=metrics["finetuned"], run_dir=run_dir)
 
+    # A resumed run's throughput counts only what this process trained (examples: the whole run's).
+    examples_here = round(trained.examples * remaining)
+    tokens_here = trained.tokens * remaining
     results = {
         "task": cfg.task.name,
         "model": cfg.model.name,
@@ -144,8 +149,9 @@ def run(cfg, run_dir: Path) -> dict | None:
         "train": {
             "seconds": round(trained.seconds, 2),
             "examples": trained.examples,
-            "examples_per_second": round(trained.examples / trained.seconds, 2) if trained.seconds else 0.0,
-            "tokens_per_second": round(trained.tokens / trained.seconds, 1) if trained.seconds else 0.0,
+            "examples_this_process": examples_here,
+            "examples_per_second": round(examples_here / trained.seconds, 2) if trained.seconds else 0.0,
+            "tokens_per_second": round(tokens_here / trained.seconds, 1) if trained.seconds else 0.0,
             "resumed_from": ctx.resume_from,
             "precision": trained.precision,
             "speedups": trained.speedups,

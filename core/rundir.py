@@ -1,7 +1,9 @@
 """Writing the run directory so a crash never leaves a file that looks complete.
 
 Every file is written to a temporary name in the same folder and renamed into place; a folder
-(the adapter) is saved into a temporary folder and renamed the same way.
+(the adapter) is saved into a temporary folder and renamed the same way. The temporary names are
+made private (0600 / 0700) by ``tempfile``; they get the modes an ordinary write would give
+(0666 / 0777 less the umask, e.g. 0644 / 0755) before the rename.
 """
 
 from __future__ import annotations
@@ -16,11 +18,25 @@ from typing import Any, Callable
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, so no other thread sees it change)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -42,6 +58,7 @@ def save_dir_atomic(path: Path, save: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         save(tmp)
         if path.exists():
             shutil.rmtree(path)

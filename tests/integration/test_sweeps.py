@@ -57,7 +57,9 @@ def test_a_failing_job_is_listed_and_the_sweep_goes_on(tiny_model, tiny_data, tm
     missing = tmp_path / "missing.jsonl"
     base = overrides_without(tiny_overrides(tiny_model, *tiny_data), "data.eval_path")
     result = run_cli("core", "-m", *base, f"data.eval_path={missing},{tiny_data[1]}", f"hydra.sweep.dir={sweep}")
-    assert result.returncode == 0, result.stderr
+    # the sweep goes on, writes the leaderboard, then exits 1 so scripts and schedulers notice
+    assert result.returncode == 1, result.stderr
+    assert f"error: sweep: 1 of 2 jobs failed or did not finish (0); see {sweep / 'leaderboard.md'}" in result.stderr
     rows = collect(sweep)
     assert [(r.job, r.status) for r in rows] == [("1", "ok"), ("0", "failed")]
     assert str(missing) in rows[1].error and "\n" not in rows[1].error
