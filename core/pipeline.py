@@ -18,6 +18,7 @@ from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
 from core.distributed import is_main_process
 from core import speedups
+from core.validate import check_values
 from core.errors import PlugtuneError
 from core.kinds import RunContext
 from core.models import check_quantization, resolve_model_dir
@@ -90,6 +91,7 @@ def run(cfg, run_dir: Path) -> dict | None:
     run_dir.mkdir(parents=True, exist_ok=True)
     plugins = Plugins.resolve(cfg)
     check_quantization(cfg.model)
+    check_values(cfg)  # also for callers that skip the CLI
     speedups.check(cfg)
     hook = get_plugin_manager().hook
     if is_main_process():
