@@ -3,7 +3,7 @@ before issue 24, importing only ``core``, ``core.datafiles`` and ``core.kinds``.
 
 Registers a data format (``utterance_csv``), a prompt template (``customer_turn``), an evaluator
 (``label_recall``) and ships ``task=legacy_intent``. Kept unchanged on purpose: it is the test
-that plugins written against that API still run (tests/test_legacy_plugin.py).
+that plugins written against that API still run (tests/integration/test_legacy_plugin.py).
 """
 
 from __future__ import annotations
