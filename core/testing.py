@@ -286,3 +286,43 @@ def assert_sft_cache_trains_the_same_model(model_dir, tmp_path, overrides: list[
     assert losses(tmp_path / "cached") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
     answers = lambda d: [p["prediction"] for p in predictions(d) if p["model"] == "finetuned"]  # noqa: E731
     assert answers(tmp_path / "cached") == answers(tmp_path / "plain")
+
+
+def fake_plugin_distribution(root: Path, module: str, body: str, version: str = "0.3.1") -> Path:
+    """Write ``body`` as module ``module`` in ``root`` with a ``.dist-info`` declaring it in
+    entry-point group ``plugtune``, as ``pip install`` would; put ``root`` on ``sys.path`` (or
+    ``PYTHONPATH``) and plugtune loads it. Returns ``root``."""
+    import textwrap
+
+    root = Path(root)
+    (root / f"{module}.py").write_text(textwrap.dedent(body))
+    info = root / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[plugtune]\n{module} = {module}\n")
+    return root
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a CSV file with a header (e.g. a sweep's ``leaderboard.csv``)."""
+    import csv
+
+    with Path(path).open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assert_leaderboard_matches_jobs(sweep: Path, expected_jobs: int) -> list[dict]:
+    """Every job of the sweep in ``sweep`` has ``results.json``, the leaderboard's numbers are
+    exactly those, best first; returns the leaderboard's rows."""
+    table = read_csv(Path(sweep) / "leaderboard.csv")
+    assert len(table) == expected_jobs
+    for row in table:
+        results = json.loads((Path(sweep) / row["job"] / "results.json").read_text())
+        name = results["main_metric"]
+        assert row["status"] == "ok" and row["main_metric"] == name
+        assert float(row["finetuned"]) == results["metrics"]["finetuned"][name]
+        assert float(row["baseline"]) == results["metrics"]["baseline"][name]
+        assert float(row["train_seconds"]) == results["train"]["seconds"]
+    finetuned = [float(r["finetuned"]) for r in table]
+    assert finetuned == sorted(finetuned, reverse=True)
+    return table

@@ -4,12 +4,14 @@ Helper functions live in core.testing (public and documented); test modules impo
 there, never from this file or from each other.
 """
 
+import re
+import types
 from pathlib import Path
 
 import pytest
 
 from core.plugins import reset_plugin_manager
-from core.testing import tiny_intent_data, tiny_model_dir
+from core.testing import REPO, tiny_intent_data, tiny_model_dir
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +32,34 @@ def fresh_plugins(monkeypatch):
     yield
     reset_plugin_manager()
 
+
+# CONTRIBUTING.md's "## Hook reference": one "### hook(args)" section per hook, one example each.
+HOOK_SECTION = re.compile(r"^### (\w+)\(([^)]*)\)\n(.*?)(?=^### |\Z)", re.M | re.S)
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+
+
+@pytest.fixture(scope="session")
+def hook_reference() -> list[tuple[str, list[str], str]]:
+    """(hook name, argument names, example code) per section of CONTRIBUTING's hook reference."""
+    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    reference = text.split("## Hook reference", 1)[1]
+    sections = []
+    for name, args, body in HOOK_SECTION.findall(reference):
+        code = PYTHON_BLOCK.findall(body)
+        assert len(code) == 1, f"section {name} must have exactly one python example"
+        sections.append((name, [a.strip() for a in args.split(",") if a.strip()], code[0]))
+    return sections
+
+
+@pytest.fixture
+def examples(hook_reference, tmp_path) -> dict[str, types.ModuleType]:
+    """Each hook reference example executed as a module file, as a plugin author's package holds it."""
+    modules = {}
+    for name, _, code in hook_reference:
+        path = tmp_path / f"example_{name}.py"
+        path.write_text(code, encoding="utf-8")
+        module = types.ModuleType(f"example_{name}")
+        module.__file__ = str(path)
+        exec(compile(code, str(path), "exec"), module.__dict__)
+        modules[name] = module
+    return modules

@@ -1,33 +1,8 @@
 """Multirun sweeps on the embedded model: the acceptance's 2x2 grid."""
 
-import csv
-import json
-from pathlib import Path
-
 import pytest
 
-from core.testing import run_cli
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def assert_leaderboard_matches_jobs(sweep: Path, expected_jobs: int) -> list[dict]:
-    """Every job has results.json, and the leaderboard's numbers are exactly those."""
-    table = read_csv(sweep / "leaderboard.csv")
-    assert len(table) == expected_jobs
-    for row in table:
-        results = json.loads((sweep / row["job"] / "results.json").read_text())
-        name = results["main_metric"]
-        assert row["status"] == "ok" and row["main_metric"] == name
-        assert float(row["finetuned"]) == results["metrics"]["finetuned"][name]
-        assert float(row["baseline"]) == results["metrics"]["baseline"][name]
-        assert float(row["train_seconds"]) == results["train"]["seconds"]
-    finetuned = [float(r["finetuned"]) for r in table]
-    assert finetuned == sorted(finetuned, reverse=True)
-    return table
+from core.testing import assert_leaderboard_matches_jobs, run_cli
 
 
 @pytest.mark.slow

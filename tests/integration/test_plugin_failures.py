@@ -5,12 +5,11 @@
   the options there are (exit 2), not Hydra's search-path dump; a misspelt option likewise.
 """
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from core.testing import run_cli
+from core.testing import fake_plugin_distribution, run_cli
 
 SHIPS_A_TASK = """
     from pathlib import Path
@@ -36,12 +35,8 @@ RAISES_IN_HOOKS = """
 
 
 def make_distribution(root: Path, module: str, body: str, version: str = "1.2.3") -> dict:
-    """A module plus a .dist-info folder declaring it in entry-point group plugtune; the env to see it."""
-    (root / f"{module}.py").write_text(textwrap.dedent(body).replace("{module}", module))
-    info = root / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[plugtune]\n{module} = {module}\n")
+    """A plugin distribution that also ships a task config folder; the env to see it."""
+    fake_plugin_distribution(root, module, body.replace("{module}", module), version)
     task = root / f"{module}_conf" / "task"
     task.mkdir(parents=True)
     (task / "shipped_task.yaml").write_text("name: shipped\nhead: seq_cls\ntrainer: hf\nmain_metric: macro_f1\n")

@@ -3,8 +3,6 @@
 import importlib.metadata
 import json
 import os
-import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +10,7 @@ from core import EvalResult, hookimpl
 from core.pipeline import run
 from core.plugins import get_plugin_manager, reset_plugin_manager
 from core.registry import get_registry
-from core.testing import compose_config, inline_plugin, run_cli, tiny_overrides
+from core.testing import compose_config, fake_plugin_distribution, inline_plugin, run_cli, tiny_overrides
 
 
 class DistinctPredictions:
@@ -43,15 +41,6 @@ def test_inline_evaluator_is_usable_by_name(tiny_model, tiny_data, tmp_path):
     assert saved["metrics"] == results["metrics"]
 
 
-def make_fake_distribution(root: Path, module: str, body: str, version: str = "0.3.1") -> Path:
-    """A module plus a .dist-info folder declaring it in entry-point group plugtune."""
-    (root / f"{module}.py").write_text(textwrap.dedent(body))
-    info = root / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[plugtune]\n{module} = {module}\n")
-    return root
-
 FAKE_PLUGIN = """
 from core import EvalResult, hookimpl
 
@@ -66,7 +55,7 @@ def register_evaluators(register):
 
 
 def test_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
-    make_fake_distribution(tmp_path, "fake_plugtune_plugin", FAKE_PLUGIN)
+    fake_plugin_distribution(tmp_path, "fake_plugtune_plugin", FAKE_PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     reset_plugin_manager()
     assert get_registry().names("evaluator")["always_one"] == "fake_plugtune_plugin"

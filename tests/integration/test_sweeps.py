@@ -1,6 +1,5 @@
 """Multirun sweeps on the tiny model: the leaderboard, failed jobs, and the Optuna / joblib / submitit launchers."""
 
-import csv
 import json
 import math
 import re
@@ -10,33 +9,12 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from core.leaderboard import collect, parse_overrides
-from core.testing import run_cli, tiny_overrides
+from core.testing import assert_leaderboard_matches_jobs, run_cli, tiny_overrides
 
 
 def overrides_without(overrides: list[str], *keys: str) -> list[str]:
     """Drop the given keys from an override list, so a sweep can set them instead."""
     return [o for o in overrides if o.split("=", 1)[0] not in keys]
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def assert_leaderboard_matches_jobs(sweep: Path, expected_jobs: int) -> list[dict]:
-    """Every job has results.json, and the leaderboard's numbers are exactly those."""
-    table = read_csv(sweep / "leaderboard.csv")
-    assert len(table) == expected_jobs
-    for row in table:
-        results = json.loads((sweep / row["job"] / "results.json").read_text())
-        name = results["main_metric"]
-        assert row["status"] == "ok" and row["main_metric"] == name
-        assert float(row["finetuned"]) == results["metrics"]["finetuned"][name]
-        assert float(row["baseline"]) == results["metrics"]["baseline"][name]
-        assert float(row["train_seconds"]) == results["train"]["seconds"]
-    finetuned = [float(r["finetuned"]) for r in table]
-    assert finetuned == sorted(finetuned, reverse=True)
-    return table
 
 
 def test_grid_sweep_writes_one_dir_per_job_and_a_matching_leaderboard(tiny_model, tiny_data, tmp_path):

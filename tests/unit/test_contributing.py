@@ -2,30 +2,12 @@
 
 import inspect
 import re
-import types
-from pathlib import Path
 
 import pytest
 
 from core import Example, Prediction, hookspecs
 from core.registry import get_registry
-from core.testing import REPO, inline_plugin
-
-SECTION = re.compile(r"^### (\w+)\(([^)]*)\)\n(.*?)(?=^### |\Z)", re.M | re.S)
-
-CODE = re.compile(r"```python\n(.*?)```", re.S)
-
-
-def reference_sections() -> list[tuple[str, list[str], str]]:
-    """(hook name, argument names, example code) per section of '## Hook reference'."""
-    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    reference = text.split("## Hook reference", 1)[1]
-    sections = []
-    for name, args, body in SECTION.findall(reference):
-        code = CODE.findall(body)
-        assert len(code) == 1, f"section {name} must have exactly one python example"
-        sections.append((name, [a.strip() for a in args.split(",") if a.strip()], code[0]))
-    return sections
+from core.testing import inline_plugin
 
 
 def hook_specs() -> list[tuple[str, list[str]]]:
@@ -37,31 +19,6 @@ def hook_specs() -> list[tuple[str, list[str]]]:
     ]
     specs.sort(key=lambda item: item[1].__code__.co_firstlineno)
     return [(name, list(inspect.signature(fn).parameters)) for name, fn in specs]
-
-
-def load_example(name: str, code: str, directory: Path) -> types.ModuleType:
-    """Execute one example as a module file, as a plugin author's package would hold it."""
-    path = directory / f"example_{name}.py"
-    path.write_text(code, encoding="utf-8")
-    module = types.ModuleType(f"example_{name}")
-    module.__file__ = str(path)
-    exec(compile(code, str(path), "exec"), module.__dict__)
-    return module
-
-
-def test_reference_names_every_hook_spec_with_its_arguments_in_order():
-    documented = [(name, args) for name, args, _ in reference_sections()]
-    assert documented == hook_specs()
-
-
-def test_every_hook_spec_has_a_docstring():
-    for name, _ in hook_specs():
-        assert (getattr(hookspecs, name).__doc__ or "").strip(), name
-
-
-@pytest.fixture
-def examples(tmp_path) -> dict[str, types.ModuleType]:
-    return {name: load_example(name, code, tmp_path) for name, _, code in reference_sections()}
 
 
 def test_registering_examples_add_their_names(examples):

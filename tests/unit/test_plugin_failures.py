@@ -5,15 +5,13 @@ plugin (nothing it registered stays); ``python -m core.plugins`` lists it as fai
 would have provided is reported missing with the failure named.
 """
 
-import textwrap
-from pathlib import Path
 
 import pytest
 
 from core import PlugtuneError, hookimpl
 from core.plugins import config_dirs, get_plugin_manager, load_failures, main, reset_plugin_manager
 from core.registry import get_registry
-from core.testing import inline_plugin
+from core.testing import fake_plugin_distribution, inline_plugin
 
 LAZY_IMPORT_IN_HOOK = """
     from core import hookimpl
@@ -28,19 +26,9 @@ LAZY_IMPORT_IN_HOOK = """
 """
 
 
-def make_distribution(root: Path, module: str, body: str, version: str = "1.2.3") -> Path:
-    """A module plus a .dist-info folder declaring it in entry-point group plugtune."""
-    (root / f"{module}.py").write_text(textwrap.dedent(body))
-    info = root / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[plugtune]\n{module} = {module}\n")
-    return root
-
-
 @pytest.fixture
 def lazy_plugin(tmp_path, monkeypatch):
-    make_distribution(tmp_path, "lazy_plugtune_plugin", LAZY_IMPORT_IN_HOOK)
+    fake_plugin_distribution(tmp_path, "lazy_plugtune_plugin", LAZY_IMPORT_IN_HOOK, "1.2.3")
     monkeypatch.syspath_prepend(str(tmp_path))
     reset_plugin_manager()
     return "lazy_plugtune_plugin"
@@ -75,7 +63,7 @@ def test_plugin_listing_shows_the_failed_plugin(lazy_plugin, capsys):
 
 
 def test_raising_config_dirs_hook_is_contained(tmp_path, monkeypatch, capsys):
-    make_distribution(tmp_path, "dirs_plugtune_plugin", """
+    fake_plugin_distribution(tmp_path, "dirs_plugtune_plugin", """
         from core import hookimpl
 
         @hookimpl

@@ -1,7 +1,5 @@
 """The plugin system: built-ins, duplicates, misspelt hooks, disabling, broken entry points."""
 
-import textwrap
-from pathlib import Path
 
 import pluggy
 import pytest
@@ -10,7 +8,7 @@ from core import EvalResult, PlugtuneError, hookimpl
 from core.pipeline import run
 from core.plugins import get_plugin_manager, load_failures, reset_plugin_manager
 from core.registry import get_registry
-from core.testing import compose_config, inline_plugin
+from core.testing import compose_config, fake_plugin_distribution, inline_plugin
 
 BUILTIN = {"data_format": "text_label", "prompt_template": "text", "task_head": "seq_cls",
            "trainer": "hf", "evaluator": "macro_f1"}
@@ -67,7 +65,7 @@ def test_misspelt_hook_is_rejected():
 
 
 def test_misspelt_hook_in_entry_point_is_one_clear_error(tmp_path, monkeypatch):
-    make_fake_distribution(tmp_path, "typo_plugtune_plugin", "from core import hookimpl\n\n"
+    fake_plugin_distribution(tmp_path, "typo_plugtune_plugin", "from core import hookimpl\n\n"
                            "@hookimpl\ndef register_evaluatorz(register):\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     reset_plugin_manager()
@@ -84,18 +82,8 @@ def test_disabled_plugin_is_not_loaded(monkeypatch):
     assert "(macro_f1)" not in str(info.value)
 
 
-def make_fake_distribution(root: Path, module: str, body: str, version: str = "0.3.1") -> Path:
-    """A module plus a .dist-info folder declaring it in entry-point group plugtune."""
-    (root / f"{module}.py").write_text(textwrap.dedent(body))
-    info = root / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[plugtune]\n{module} = {module}\n")
-    return root
-
-
 def test_broken_entry_point_is_one_line_and_skipped(tmp_path, monkeypatch, capsys):
-    make_fake_distribution(tmp_path, "broken_plugtune_plugin", "import not_a_module_anywhere\n")
+    fake_plugin_distribution(tmp_path, "broken_plugtune_plugin", "import not_a_module_anywhere\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     reset_plugin_manager()
     registry = get_registry()

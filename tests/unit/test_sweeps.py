@@ -1,13 +1,12 @@
 """Multirun sweeps without running jobs: the leaderboard and the Optuna / joblib / submitit presets."""
 
-import csv
 import json
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from core.leaderboard import main as leaderboard_main, parse_overrides, swept_keys, write_leaderboard
-from core.testing import compose_config
+from core.testing import compose_config, read_csv
 
 
 def fake_job(sweep: Path, num: int, overrides: list[str], finetuned=None, error=None) -> Path:
@@ -25,11 +24,6 @@ def fake_job(sweep: Path, num: int, overrides: list[str], finetuned=None, error=
         (job / "results.json").write_text(json.dumps(results))
         (job / "report.md").write_text("# report\n")
     return job
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_parse_overrides_handles_append_and_delete():
