@@ -45,8 +45,8 @@ def test_cli_nonexistent_path(tmp_path):
 @pytest.mark.parametrize(
     "override,expected",
     [
-        ("task=nope", "Could not find 'task/nope'"),
-        ("model=nope", "Could not find 'model/nope'"),
+        ("task=nope", "task=nope: no such task option; available: chat, intent"),
+        ("model=nope", "model=nope: no such model option; available: "),
         ("train.epochs=lots", "train.epochs"),
         ("train.learning_rate=1", "train.learning_rate"),
     ],
