@@ -21,6 +21,16 @@ def hook_specs() -> list[tuple[str, list[str]]]:
     return [(name, list(inspect.signature(fn).parameters)) for name, fn in specs]
 
 
+def test_reference_names_every_hook_spec_with_its_arguments_in_order(hook_reference):
+    documented = [(name, args) for name, args, _ in hook_reference]
+    assert documented == hook_specs()
+
+
+def test_every_hook_spec_has_a_docstring():
+    for name, _ in hook_specs():
+        assert (getattr(hookspecs, name).__doc__ or "").strip(), name
+
+
 def test_registering_examples_add_their_names(examples):
     expected = {
         "register_data_formats": ("data_format", "tsv_label"),
