@@ -17,8 +17,6 @@ from omegaconf import OmegaConf
 from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
 from core.distributed import is_main_process
-from core import speedups
-from core.validate import check_values
 from core.errors import PlugtuneError
 from core.kinds import RunContext
 from core.models import check_quantization, resolve_model_dir
@@ -28,6 +26,7 @@ from core.registry import get_registry, provenance
 from core.report import comparison_table, render_report
 from core.rundir import save_dir_atomic, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from core.types import EvalResult, Prediction
+from core.validate import check_values
 
 log = logging.getLogger("plugtune")
 
@@ -92,7 +91,6 @@ def run(cfg, run_dir: Path) -> dict | None:
     plugins = Plugins.resolve(cfg)
     check_quantization(cfg.model)
     check_values(cfg)  # also for callers that skip the CLI
-    speedups.check(cfg)
     hook = get_plugin_manager().hook
     if is_main_process():
         hook.on_run_start(cfg=cfg, run_dir=run_dir)

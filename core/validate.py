@@ -123,10 +123,17 @@ _ABSENT = object()
 
 
 def check_values(cfg) -> None:
-    """Raise one ``PlugtuneError`` line naming every bad value of ``cfg`` (see ``RULES``)."""
+    """Raise one ``PlugtuneError`` line naming every bad value of ``cfg`` (see ``RULES``); the
+    training kit's settings (``train.speedups.*``) are checked by the kit itself."""
     found = problems(cfg)
     if found:
         raise PlugtuneError("; ".join(found))
+    from omegaconf import OmegaConf
+
+    if OmegaConf.select(cfg, "train") is not None:
+        from core import speedups
+
+        speedups.check(cfg)
 
 
 def check_overrides(args: list[str]) -> None:

@@ -89,3 +89,14 @@ def test_report_names_every_reporting_unit_even_on_a_bare_trainer():
     reported = speedups.report(bare)
     assert set(reported) == {u.name for u in speedups.UNITS if u.report is not None}
     assert all(entry["active"] is False for entry in reported.values())
+
+
+def test_the_config_check_covers_the_kits_settings():
+    """``core.validate.check_values`` (run by the CLI before anything loads) checks train.speedups too."""
+    from core.errors import PlugtuneError
+    from core.testing import compose_config
+    from core.validate import check_values
+
+    check_values(compose_config([]))
+    with pytest.raises(PlugtuneError, match="train.speedups.cpu_bf16: 'maybe' is not one of auto, true, false"):
+        check_values(compose_config(["train.speedups.cpu_bf16=maybe"]))
