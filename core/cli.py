@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 import core.config  # noqa: F401  (registers the config schema before Hydra composes)
 from core.errors import PlugtuneError, report_error
+from core.shipped_data import resolve_data_paths
 from core.validate import check_overrides, check_values
 
 log = logging.getLogger("plugtune")
@@ -53,6 +54,7 @@ def hydra_main(cfg: DictConfig) -> float:
 
 def run_task(cfg: DictConfig, run_dir: Path) -> float:
     """Run (or inspect) one task into ``run_dir``; return its main metric."""
+    resolve_data_paths(cfg)  # the shipped example set, or the user's files without its settings
     check_values(cfg)  # ranges and choices, before any model or data loads
     from core.pipeline import Plugins, main_metric, print_summary, run
 

@@ -26,6 +26,24 @@ class OnError(str, Enum):
     skip = "skip"  # bad rows are skipped, counted and listed in the log and report
 
 
+class LossOn(str, Enum):
+    answer = "answer"  # only the answers (and their end-of-turn markers) carry a loss
+    all = "all"  # every token of the rendered text, prompt included (causal_lm only)
+
+
+class Precision(str, Enum):
+    auto = "auto"  # bf16 (or fp16) on a GPU that has it; fp32 on CPU unless train.speedups.cpu_bf16 says otherwise
+    fp32 = "fp32"  # full precision everywhere
+    bf16 = "bf16"  # bf16 autocast: a GPU with bf16, or a CPU with native bf16 (AMX or AVX512-BF16)
+    fp16 = "fp16"  # fp16 autocast with loss scaling: CUDA GPUs only
+
+
+class Strategy(str, Enum):
+    steps = "steps"  # every N optimizer steps (train.save_steps / train.eval_steps)
+    epoch = "epoch"  # at the end of every epoch
+    no = "no"  # never
+
+
 class ModelSource(str, Enum):
     hf = "hf"  # Hugging Face hub id, resolved from the local cache or downloaded
     modelscope = "modelscope"
@@ -34,10 +52,34 @@ class ModelSource(str, Enum):
 
 
 @dataclass
+class ShippedDataConfig:
+    """The example data a task ships with, and the settings that describe only that data."""
+
+    train_path: Optional[str] = None  # the shipped training file, used when data.train_path is not given
+    eval_path: Optional[str] = None  # the shipped eval file, used with the shipped training file
+    tools_file: Optional[str] = None  # the shipped tools list (tool-call data); a user's own files get none
+    system_prompt: Optional[str] = None  # the shipped data's system prompt; a user's own files get none
+    labels: List[str] = field(default_factory=list)  # the shipped data's class names
+
+
+@dataclass
 class DataConfig:
     format: str = "text_label"  # the data-format plugin that reads the files (text_label, alpaca, messages, toolcall)
-    train_path: str = MISSING  # the training file: JSON array, JSON Lines or CSV with a header
-    eval_path: str = MISSING  # the file both the base and the fine-tuned model are scored on
+    # The training file (JSON array, JSON Lines or CSV with a header), or a list of files, each a
+    # path or {path, format, weight}; null: the task's shipped example data (data.shipped).
+    train_path: Any = None
+    # The file both the base and the fine-tuned model are scored on; null: the shipped eval file
+    # with the shipped training data, else the training file itself (said in the log).
+    eval_path: Optional[str] = None
+    # Per training file: how many times its rows are used per epoch (2: each row twice; 0.3: a
+    # seeded 30 % of them); null: every row once. Mixing general data into domain data this way
+    # keeps the model from forgetting it.
+    mix: Optional[List[float]] = None
+    instruction: Optional[str] = None  # the instruction given to rows that have none (alpaca-style data)
+    # Multi-turn data: every assistant turn becomes its own sample (its earlier turns dropped), as
+    # tutorials that flatten conversations to pairs do; false: whole dialogues, every turn trained.
+    split_turns: bool = False
+    shipped: ShippedDataConfig = field(default_factory=ShippedDataConfig)  # set by each task's config
     text_field: str = "text"  # text_label: the column holding the text
     label_field: str = "label"  # text_label: the column holding the class name
     max_train_rows: Optional[int] = None  # keep only the first N rows (quick experiments)
@@ -69,8 +111,20 @@ class TaskConfig:
     input_format: str = "{text}"
     # The ``file`` prompt template reads its layout from this YAML file (see CONTRIBUTING.md).
     template_file: Optional[str] = None
-    # Generation tasks: the most tokens generated per answer at evaluation (greedy decoding).
-    max_new_tokens: int = 64
+
+
+@dataclass
+class GenerationConfig:
+    """How answers are generated: evaluation, core.chat and everything else that generates."""
+
+    max_new_tokens: int = 64  # the most tokens generated per answer
+    do_sample: bool = False  # false: greedy decoding (the default for scoring); true: sample
+    temperature: float = 1.0  # sampling: below 1 sharper, above 1 flatter
+    top_p: float = 1.0  # sampling: keep the smallest set of tokens whose probability adds up to top_p
+    top_k: Optional[int] = None  # sampling: keep the k most likely tokens; null: no limit
+    repetition_penalty: float = 1.0  # above 1 discourages repeating tokens already in the text
+    no_repeat_ngram_size: int = 0  # never repeat an n-gram of this size; 0: off
+    seed: Optional[int] = None  # the sampling seed; null: the run's seed
 
 
 @dataclass
@@ -90,6 +144,9 @@ class ModelConfig:
     chat_template: Optional[str] = None
     stop_tokens: List[str] = field(default_factory=list)  # extra tokens that end an answer
     cache_dir: Optional[str] = None  # None: $PLUGTUNE_CACHE, else ~/.cache/plugtune
+    # Run the model's own Python code from its folder (models such as the original Qwen-1.8B need
+    # it); only for weights you trust. Logged when on.
+    trust_remote_code: bool = False
     dtype: str = "float32"  # weights' dtype: auto (bf16/fp16 on GPUs, fp32 on CPU), float32, bfloat16, float16
     quantization: str = "none"  # none | 4bit | 8bit (QLoRA with bitsandbytes; needs CUDA)
     target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # LoRA's default layers for this model
@@ -120,12 +177,20 @@ class TrainConfig:
     group_by_length: bool = True  # batch rows of similar length (less padding), in a seeded order
     gradient_checkpointing: bool = False  # less activation memory, ~30% slower steps
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
-    eval_steps: Optional[int] = None  # sft only: eval loss on the eval split every N steps; None: off
+    loss_on: LossOn = LossOn.answer  # generation tasks: which tokens carry the loss (answer or all)
+    precision: Precision = Precision.auto  # auto, fp32, bf16 or fp16 (mixed-precision autocast)
+    eval_strategy: Strategy = Strategy.no  # when the eval split's loss is logged: steps, epoch or no
+    eval_steps: Optional[int] = None  # eval_strategy=steps: every N steps (setting it alone turns on steps)
     threads: Optional[int] = None  # torch CPU threads; None: one per core
     # The training kit's speed-ups, each switchable by name, e.g. train.speedups.compile=true
     # (core/speedups/, docs/speed.md).
     speedups: SpeedupsConfig = field(default_factory=SpeedupsConfig)
-    save_steps: Optional[int] = 50  # checkpoint every N optimizer steps (last 2 kept); None: never
+    save_strategy: Strategy = Strategy.steps  # when checkpoints are written: steps, epoch or no
+    save_steps: Optional[int] = 50  # save_strategy=steps: checkpoint every N optimizer steps; null: never
+    save_total_limit: Optional[int] = 2  # checkpoints kept on disk (the newest); null: all
+    # Keep RUN/checkpoints/ after the run (python -m core.export run_dir=RUN checkpoint=N merges
+    # one); false: they are deleted once the final adapter is saved.
+    keep_checkpoints: bool = False
     # null: continue this run dir's own checkpoint when config and data match it (fingerprint.json);
     # true: also the newest unfinished sibling run with the same overrides; false: start over in place.
     resume: Optional[bool] = None
@@ -141,6 +206,7 @@ class PlugtuneConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     peft: PeftConfig = field(default_factory=PeftConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
     seed: int = 42  # seeds data order, LoRA init and the classification layer
     mode: Mode = Mode.train  # train (the whole run) or inspect (check the data, show one example)
     overwrite: bool = False  # re-run into a run dir that holds a finished run (results.json), replacing it

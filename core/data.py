@@ -84,6 +84,19 @@ def keep_known_labels(examples: list[Example], labels: list[str]) -> tuple[list[
     return kept, dict(dropped)
 
 
+def labels_from_training_file(cfg, examples: list[Example], path) -> None:
+    """Classification data with no ``task.labels``: the class names are the training file's labels
+    (sorted), set into ``cfg.task.labels`` and logged with their counts."""
+    if cfg.task.labels:
+        return
+    counts = Counter(ex.label for ex in examples if ex.label)
+    if not counts:
+        return
+    cfg.task.labels = sorted(counts)
+    log.info("task.labels not set: %d labels from %s: %s (set task.labels=[...] to choose them)", len(counts), path,
+             ", ".join(f"{label} ({counts[label]})" for label in cfg.task.labels))
+
+
 def load_data(cfg, data_format) -> LoadedData:
     """Read both splits; for classification tasks drop rows with labels outside the list."""
     splits = {}
@@ -103,6 +116,8 @@ def load_data(cfg, data_format) -> LoadedData:
         examples = result.examples
         if not examples:
             raise PlugtuneError(f"{path}: no usable rows (every row was skipped; see the warnings above)")
+        if split == "train":
+            labels_from_training_file(cfg, examples, path)
         if cfg.task.labels:
             examples, unknown = keep_known_labels(examples, list(cfg.task.labels))
             if unknown:

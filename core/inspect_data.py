@@ -65,6 +65,9 @@ def split_report(name: str, rows: list[dict], max_length: int) -> list[str]:
 
 def inspect(cfg, plugins) -> str:
     """Validate the data and return the inspection report (the CLI prints it)."""
+    from core.shipped_data import resolve_data_paths
+
+    resolve_data_paths(cfg)
     data = load_data(cfg, plugins.data_format)
     ctx = RunContext(cfg=cfg, run_dir=None, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels),
                      template=plugins.template)

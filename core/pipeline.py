@@ -26,6 +26,7 @@ from core.registry import get_registry, provenance
 from core.report import comparison_table, render_report
 from core.rundir import save_dir_atomic, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from core.types import EvalResult, Prediction
+from core.shipped_data import resolve_data_paths
 from core.validate import check_values
 
 log = logging.getLogger("plugtune")
@@ -89,6 +90,7 @@ def run(cfg, run_dir: Path) -> dict | None:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     plugins = Plugins.resolve(cfg)
+    resolve_data_paths(cfg)
     check_quantization(cfg.model)
     check_values(cfg)  # also for callers that skip the CLI
     hook = get_plugin_manager().hook

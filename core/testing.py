@@ -195,7 +195,7 @@ def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str
     """Overrides that run a generative task (chat, qa, toolcall) on the tiny model, quickly."""
     return [
         "model.source=local", f"model.path={tiny_model}", f"data.train_path={train}", f"data.eval_path={eval_}",
-        "train.epochs=2", "train.batch_size=4", "train.logging_steps=1", "task.max_new_tokens=6",
+        "train.epochs=2", "train.batch_size=4", "train.logging_steps=1", "generation.max_new_tokens=6",
     ]
 
 

@@ -83,7 +83,7 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.quantization", _one_of(QUANTIZATIONS), f"must be one of {', '.join(QUANTIZATIONS)}"),
     ("model.target_modules", lambda v: v is not None and len(v) > 0, "must list at least one module name"),
     ("task.max_length", _count, "must be an integer >= 1 (tokens per row)"),
-    ("task.max_new_tokens", _count, "must be an integer >= 1"),
+    ("generation.max_new_tokens", _count, "must be an integer >= 1"),
     ("seed", lambda v: isinstance(v, int) and 0 <= v < 2**32, "must be an integer >= 0 and < 2**32"),
 ]
 

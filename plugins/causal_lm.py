@@ -111,7 +111,7 @@ class CausalLmHead(LoraHead):
         if not tokenizer.is_fast:
             raise PlugtuneError(f"model {ctx.cfg.model.name}: causal_lm needs a fast tokenizer (for answer offsets)")
         # Room for the answer when a long prompt is cut for generation.
-        prompt_limit = max(task.max_length - task.max_new_tokens, task.max_length // 2)
+        prompt_limit = max(task.max_length - ctx.cfg.generation.max_new_tokens, task.max_length // 2)
         rows = []
         for example in examples:
             rendered = template.render(example, tokenizer, task)
@@ -159,7 +159,7 @@ class CausalLmHead(LoraHead):
 
     def predict(self, ctx, model, encoded, examples, model_name) -> list[Prediction]:
         answers = generate(
-            model, ctx.tokenizer, [r["prompt_ids"] for r in encoded], ctx.cfg.task.max_new_tokens,
+            model, ctx.tokenizer, [r["prompt_ids"] for r in encoded], ctx.cfg.generation.max_new_tokens,
             ctx.cfg.train.eval_batch_size, desc=f"generate {model_name}",
         )
         return [

@@ -97,7 +97,7 @@ def test_adapter_generates_what_evaluation_reported(request, tiny_model, run_fix
     stop = ctx.tokenizer.eos_token_id
     for prompt, expected in zip(prompts, reported):
         with torch.no_grad():
-            out = model.generate(input_ids=torch.tensor([prompt]), max_new_tokens=cfg.task.max_new_tokens,
+            out = model.generate(input_ids=torch.tensor([prompt]), max_new_tokens=cfg.generation.max_new_tokens,
                                  do_sample=False, eos_token_id=stop, pad_token_id=ctx.tokenizer.pad_token_id)
         new = out[0, len(prompt):].tolist()
         new = new[: new.index(stop)] if stop in new else new

@@ -145,7 +145,7 @@ def test_sft_labels_cover_exactly_the_answers(tiny_model, tmp_path, template, ex
 
 
 def test_truncation_is_counted_and_keeps_the_start(tiny_model, tmp_path):
-    cfg = compose_config(["task=qa", "task.max_length=24", "task.max_new_tokens=8", "model.source=local", f"model.path={tiny_model}"])
+    cfg = compose_config(["task=qa", "task.max_length=24", "generation.max_new_tokens=8", "model.source=local", f"model.path={tiny_model}"])
     ctx = RunContext(cfg=cfg, run_dir=tmp_path, model_dir=str(tiny_model))
     head = CausalLmHead()
     head.load_tokenizer(ctx)

@@ -53,7 +53,7 @@ BAD = {
     "model.quantization=4-bit": ("model.quantization=4-bit", "none, 4bit, 8bit"),
     "model.target_modules=[]": ("model.target_modules=[]", "at least one"),
     "task.max_length=0": ("task.max_length=0", ">= 1"),
-    "task.max_new_tokens=0": ("task.max_new_tokens=0", ">= 1"),
+    "generation.max_new_tokens=0": ("generation.max_new_tokens=0", ">= 1"),
     "seed=-1": ("seed=-1", ">= 0"),
 }
 

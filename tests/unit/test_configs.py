@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from core.shipped_data import resolve_data_paths
 from core.testing import compose_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -29,6 +30,7 @@ def test_every_option_composes(group, option):
 
 def test_defaults_are_intent_on_embedded_model():
     cfg = compose_config()
+    resolve_data_paths(cfg)
     assert cfg.task.name == "intent"
     assert cfg.model.name == "smollm2-135m"
     assert Path(cfg.data.train_path).is_file()

@@ -10,13 +10,14 @@ from core.report import render_report
 from core.testing import compose_config, write_intent_rows
 from plugins.text_label import TextLabelFormat
 
+LABELS = ["fraud_risk", "refund", "balance", "card_lost", "other"]
 TRAIN = [("诈骗电话", "fraud_risk"), ("退款", "refund"), ("余额", "balance"), ("卡丢了", "card_lost")]
 
 
 def load(tmp_path, train_rows, eval_rows, caplog):
     train = write_intent_rows(tmp_path / "train.jsonl", train_rows)
     eval_ = write_intent_rows(tmp_path / "eval.jsonl", eval_rows)
-    cfg = compose_config([f"data.train_path={train}", f"data.eval_path={eval_}"])
+    cfg = compose_config([f"data.train_path={train}", f"data.eval_path={eval_}", f"task.labels=[{','.join(LABELS)}]"])
     with caplog.at_level(logging.INFO, logger="plugtune"):
         data = load_data(cfg, TextLabelFormat())
     return cfg, data, train, eval_
