@@ -1,5 +1,7 @@
 """Model resolution (local paths, missing packages, GGUF parts), LoRA layer choice and the text template."""
 
+from pathlib import Path
+
 import pytest
 
 from core import Example, PlugtuneError
@@ -21,13 +23,24 @@ def test_local_source_needs_path():
         resolve_model_dir(cfg.model)
 
 
-def test_hub_model_offline_fails_with_fix(tmp_path, monkeypatch):
+HUB_MODELS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "conf" / "model").glob("*.yaml")
+                    if "source: hf" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("model", HUB_MODELS)
+def test_hub_model_offline_fails_with_fix(tmp_path, monkeypatch, model):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))
-    cfg = compose_config(["model=qwen3-4b"])
+    cfg = compose_config([f"model={model}"])
     with pytest.raises(PlugtuneError) as info:
         resolve_model_dir(cfg.model)
-    assert "Qwen/Qwen3-4B-Instruct-2507" in str(info.value) and "model.path=DIR" in str(info.value)
+    assert cfg.model.hub_id in str(info.value) and "model.path=DIR" in str(info.value)
+
+
+def test_the_tutorials_models_have_configs():
+    assert {"qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "deepseek-r1-distill-qwen-7b", "qwen-1.8b-chat",
+            "qwen1.5-1.8b-chat", "qwen2.5-0.5b", "qwen2.5-1.5b"} <= set(HUB_MODELS)
+    assert compose_config(["model=qwen-1.8b-chat"]).model.trust_remote_code is True
 
 
 def test_text_template_frames_input_and_adds_system_prompt():
