@@ -24,6 +24,7 @@ from pathlib import Path
 from core.rundir import OVERRIDES_FILE, read_overrides, write_text_atomic
 
 FAILED_FILE = "failed.json"
+NOT_SCORED = "not scored"  # leaderboard.md's cell for a job whose eval set has no reference answer
 CSV_COLUMNS = ["rank", "job", "status", "main_metric", "baseline", "finetuned", "train_seconds", "overrides", "report", "error"]
 
 
@@ -40,6 +41,7 @@ class JobRow:
     train_seconds: float | None = None
     report: str | None = None
     error: str | None = None
+    scored: int | None = None  # eval rows scored (results.json "scoring"); 0: no row had a reference answer
 
 
 def parse_overrides(lines: list[str]) -> dict[str, str]:
@@ -67,6 +69,7 @@ def read_job(sweep_dir: Path, job_dir: Path) -> JobRow:
         row.baseline = _metric(results["metrics"].get("baseline", {}), name)
         row.finetuned = _metric(results["metrics"].get("finetuned", {}), name)
         row.train_seconds = results.get("train", {}).get("seconds")
+        row.scored = results.get("scoring", {}).get("scored")
         if (job_dir / "report.md").is_file():
             row.report = f"{row.job}/report.md"
     elif failed_path.is_file():
@@ -122,7 +125,9 @@ def render_markdown(sweep_dir: Path, rows: list[JobRow], plot: str | None) -> st
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, row in enumerate(rows, 1):
         job = f"[{row.job}]({row.report})" if row.report else row.job
-        if row.status == "ok":
+        if row.status == "ok" and row.scored == 0:  # trained and answered, but no eval row had a reference
+            tail = [NOT_SCORED, NOT_SCORED, _fmt(row.train_seconds, 1), job]
+        elif row.status == "ok":
             tail = [_fmt(row.baseline), _fmt(row.finetuned), _fmt(row.train_seconds, 1), job]
         else:
             tail = [row.status, (row.error or "no results.json").replace("|", "\\|"), "", job]
@@ -210,8 +215,15 @@ class LeaderboardCallback(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         rows = write_leaderboard(sweep_dir)
-        best = rows[0] if rows and rows[0].status == "ok" else None
-        summary = f"best {best.main_metric}={_fmt(best.finetuned)} ({best.job})" if best else "no job finished"
+        finished = [row for row in rows if row.status == "ok"]
+        # collect() puts scored jobs first; a job with no reference answers has no value to be best at.
+        best = finished[0] if finished and finished[0].finetuned is not None else None
+        if best:
+            summary = f"best {best.main_metric}={_fmt(best.finetuned)} ({best.job})"
+        elif finished:
+            summary = "no job scored: no eval row has a reference answer"
+        else:
+            summary = "no job finished"
         print(f"leaderboard: {sweep_dir / 'leaderboard.md'} ({len(rows)} jobs, {summary})")
         failed = [row for row in rows if row.status != "ok"]
         if failed:  # after the leaderboard is written: scripts and schedulers must notice

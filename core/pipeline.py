@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import shutil
 from pathlib import Path
@@ -54,12 +55,31 @@ class Plugins:
         )
 
 
+def is_scored(prediction: Prediction) -> bool:
+    """True when the eval row has a reference answer (or label) to score against. Rows without one
+    (a question typed for a look at the answers) are generated and written, never scored."""
+    return prediction.reference is not None
+
+
+def scoring_counts(predictions: list[Prediction]) -> dict[str, int]:
+    """results.json's ``scoring``: how many eval rows were scored and how many had no reference."""
+    scored = sum(1 for p in predictions if is_scored(p))
+    return {"eval_rows": len(predictions), "scored": scored, "unscored": len(predictions) - scored}
+
+
 def evaluate(evaluators: dict, predictions: list[Prediction], ctx: RunContext) -> tuple[dict, dict]:
-    """Run every evaluator on one model's predictions; return flat metrics and full results."""
+    """Run every evaluator on one model's predictions; return flat metrics and full results.
+
+    Evaluators get only the predictions that have a reference (:func:`is_scored`), so none has to
+    cope with a missing one; with no such prediction no evaluator runs and both dicts are empty
+    (the run reports its answers and a NaN main metric)."""
     metrics: dict[str, float] = {}
     results: dict[str, EvalResult] = {}
+    scored = [p for p in predictions if is_scored(p)]
+    if not scored:
+        return metrics, results
     for name, evaluator in evaluators.items():
-        result = evaluator.evaluate(predictions, ctx)
+        result = evaluator.evaluate(scored, ctx)
         clash = set(metrics) & set(result.metrics)
         if clash:
             raise PlugtuneError(f"evaluator {name!r} reports metrics already reported: {sorted(clash)}")
@@ -134,7 +154,8 @@ def run(cfg, run_dir: Path) -> dict | None:
         return None
     # Save the adapter as soon as it exists: a failure in evaluation must not lose it.
     save_dir_atomic(run_dir / "adapter", lambda tmp: head.save_adapter(ctx, model, tmp))
-    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
+    if not cfg.train.keep_checkpoints:  # kept: python -m core.export run_dir=RUN checkpoint=N merges one
+        shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
 
     predictions["finetuned"] = head.predict(ctx, model, encoded_eval, data.eval, "finetuned")
     metrics["finetuned"], evals["finetuned"] = evaluate(plugins.evaluators, predictions["finetuned"], ctx)
@@ -159,6 +180,8 @@ def run(cfg, run_dir: Path) -> dict | None:
             "speedups": trained.speedups,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
+        # Eval rows without a reference answer are generated and written, not scored.
+        "scoring": scoring_counts(predictions["finetuned"]),
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
         "plugins": provenance(cfg),  # which plugin, distribution and version provided each name used
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
@@ -174,7 +197,7 @@ def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, 
     for model_name in ("baseline", "finetuned"):
         for pred in predictions[model_name]:
             rows.append({"model": pred.model, "input": pred.input, "reference": pred.reference,
-                         "prediction": pred.prediction, **pred.extra})
+                         "prediction": pred.prediction, "scored": is_scored(pred), **pred.extra})
     write_jsonl_atomic(run_dir / "predictions.jsonl", rows)
     plots = []
     if draw_loss_curve(log_history, run_dir / "loss_curve.png"):
@@ -190,8 +213,11 @@ def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, 
 
 
 def main_metric(results: dict) -> float:
-    """The fine-tuned value of the task's main metric (what a sweeper optimises)."""
+    """The fine-tuned value of the task's main metric (what a sweeper optimises); NaN when no eval
+    row had a reference answer, so nothing was scored (a sweeper then counts the trial as failed)."""
     name = results["main_metric"]
+    if results.get("scoring", {}).get("scored") == 0:
+        return math.nan
     value = results["metrics"]["finetuned"].get(name)
     if value is None:
         raise PlugtuneError(
@@ -202,7 +228,16 @@ def main_metric(results: dict) -> float:
 
 
 def print_summary(results: dict, run_dir: Path) -> None:
+    """The end of a run on the terminal: the comparison table and one line on unscored eval rows."""
     print()
     print(f"{results['task']} on {results['model']}: {results['train']['seconds']:.0f} s training")
-    print(comparison_table(results["metrics"]))
+    scoring = results.get("scoring", {})
+    if scoring.get("scored") == 0:
+        print(f"nothing was scored: none of the {scoring['eval_rows']} eval rows has a reference answer "
+              "(answers side by side in report.md)")
+    else:
+        print(comparison_table(results["metrics"]))
+        if scoring.get("unscored"):
+            print(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "
+                  "without a reference answer: side by side in report.md)")
     print(f"run directory: {run_dir}")

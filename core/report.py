@@ -7,6 +7,12 @@ from typing import Any
 from core.data import describe_dropped
 from core.types import EvalResult, Prediction
 
+# Eval rows without a reference answer shown side by side in report.md (all of them are in
+# predictions.jsonl): enough for the handful of typed questions a tutorial compares, short enough
+# to read for a whole unlabelled test set.
+UNSCORED_LISTED = 50
+UNSCORED_CELL = 200  # characters per answer cell: these rows are there to read the answers
+
 
 def comparison_rows(metrics: dict[str, dict[str, float]]) -> list[tuple[str, float | None, float | None]]:
     names = list(dict.fromkeys([*metrics.get("baseline", {}), *metrics.get("finetuned", {})]))
@@ -51,7 +57,7 @@ def render_report(
         f"- task `{cfg['task']['name']}`: head `{cfg['task']['head']}`, trainer "
         f"`{cfg['task']['trainer']}`, data format `{cfg['data']['format']}`, evaluators "
         f"{', '.join(f'`{e}`' for e in cfg['task']['evaluators'])}",
-        f"- data: train `{cfg['data']['train_path']}`, eval `{cfg['data']['eval_path']}`",
+        *_data_files(cfg["data"], results.get("data", {})),
         f"- model `{cfg['model']['name']}` ({cfg['model']['hub_id']}, source {cfg['model']['source']})",
         f"- LoRA: r={cfg['peft']['r']}, alpha={cfg['peft']['alpha']}, dropout={cfg['peft']['dropout']}, "
         f"targets={cfg['peft']['target_modules'] or cfg['model']['target_modules']}, "
@@ -84,15 +90,19 @@ def render_report(
             f"task.max_length={cfg['task']['max_length']} cuts away entirely"
         )
         lines += [f"  - {row}" for row in untrained["rows"]]
-    lines += [
-        "",
-        "## Metrics",
-        "| metric | baseline | fine-tuned | change |",
-        "|---|---|---|---|",
-    ]
-    for name, base, tuned in comparison_rows(results["metrics"]):
-        delta = f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-"
-        lines.append(f"| {name} | {_fmt(base)} | {_fmt(tuned)} | {delta} |")
+    lines += ["", "## Metrics"]
+    scoring = results.get("scoring", {})
+    if scoring.get("scored") == 0:
+        lines += ["", f"Nothing was scored: none of the {scoring['eval_rows']} eval rows has a reference answer. "
+                  "The answers are side by side under 'Answers without a reference'."]
+    else:
+        if scoring.get("unscored"):
+            lines += ["", f"Scored on {scoring['scored']} of {scoring['eval_rows']} eval rows; {scoring['unscored']} "
+                      "have no reference answer (under 'Answers without a reference').", ""]
+        lines += ["| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
+        for name, base, tuned in comparison_rows(results["metrics"]):
+            delta = f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-"
+            lines.append(f"| {name} | {_fmt(base)} | {_fmt(tuned)} | {delta} |")
     lines += [
         "",
         f"Training: {train['seconds']:.1f} s, {train['examples']} examples "
@@ -105,7 +115,31 @@ def render_report(
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     lines += _sample_table(predictions, samples)
+    lines += _unscored_table(predictions)
     return "\n".join(lines) + "\n"
+
+
+def _data_files(data_cfg: dict, stats: dict) -> list[str]:
+    """The data line: one training file inline; several one per line, with the rows read and used
+    of each when results.json has them (``data.train_files``)."""
+    eval_part = f"eval `{data_cfg.get('eval_path')}`"
+    files = stats.get("train_files")
+    if not files:
+        paths = data_cfg.get("train_path")
+        if not isinstance(paths, list):
+            return [f"- data: train `{paths}`, {eval_part}"]
+        files = [entry if isinstance(entry, dict) else {"path": entry} for entry in paths]
+    if len(files) == 1:  # its rows are the train rows of the Data section
+        return [f"- data: train `{files[0]['path']}`, {eval_part}"]
+    lines = [f"- data: train {len(files)} files, {eval_part}"]
+    for entry in files:
+        what = [f"format `{entry['format']}`"] if entry.get("format") else []
+        what += [f"weight {entry['weight']}"] if entry.get("weight") is not None else []
+        line = f"  - `{entry.get('path')}`" + (f" ({', '.join(what)})" if what else "")
+        if entry.get("rows_read") is not None:
+            line += f": {entry['rows_read']} rows read, {entry.get('rows_used', entry['rows_read'])} used"
+        lines.append(line)
+    return lines
 
 
 def _plugins_table(plugins: list[dict]) -> list[str]:
@@ -120,13 +154,37 @@ def _plugins_table(plugins: list[dict]) -> list[str]:
     return lines
 
 
-def _sample_table(predictions: dict[str, list[Prediction]], samples: int) -> list[str]:
+def _paired(predictions: dict[str, list[Prediction]], scored: bool) -> list[tuple[Prediction, Any]]:
+    """(fine-tuned prediction, baseline answer) per eval row that has (or lacks) a reference; both
+    models answered the same rows in the same order."""
     base = predictions.get("baseline", [])
-    tuned = predictions.get("finetuned", [])
-    if not tuned:
+    return [(pred, base[i].prediction if i < len(base) else "-")
+            for i, pred in enumerate(predictions.get("finetuned", [])) if (pred.reference is not None) == scored]
+
+
+def _sample_table(predictions: dict[str, list[Prediction]], samples: int) -> list[str]:
+    """The first scored rows: input, reference and both models' answers."""
+    rows = _paired(predictions, scored=True)
+    if not rows:
         return []
     lines = ["", "## Sample predictions", "", "| input | reference | baseline | fine-tuned |", "|---|---|---|---|"]
-    for i, pred in enumerate(tuned[:samples]):
-        base_pred = base[i].prediction if i < len(base) else "-"
+    for pred, base_pred in rows[:samples]:
         lines.append(f"| {_cell(pred.input)} | {_cell(pred.reference)} | {_cell(base_pred)} | {_cell(pred.prediction)} |")
+    return lines
+
+
+def _unscored_table(predictions: dict[str, list[Prediction]]) -> list[str]:
+    """Rows without a reference answer: the base and the fine-tuned answer side by side (up to
+    :data:`UNSCORED_LISTED`; predictions.jsonl has them all, ``"scored": false``)."""
+    rows = _paired(predictions, scored=False)
+    if not rows:
+        return []
+    lines = ["", "## Answers without a reference", "",
+             f"{len(rows)} eval rows have no reference answer: generated, not scored.", "",
+             "| input | baseline | fine-tuned |", "|---|---|---|"]
+    for pred, base_pred in rows[:UNSCORED_LISTED]:
+        lines.append(f"| {_cell(pred.input, UNSCORED_CELL)} | {_cell(base_pred, UNSCORED_CELL)} | "
+                     f"{_cell(pred.prediction, UNSCORED_CELL)} |")
+    if len(rows) > UNSCORED_LISTED:
+        lines += ["", f"{len(rows) - UNSCORED_LISTED} more in predictions.jsonl (`\"scored\": false`)."]
     return lines

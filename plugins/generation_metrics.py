@@ -30,9 +30,12 @@ mean over evaluation examples, between 0 and 1, under the evaluator's own name::
 For ``char_f1`` and ``rouge_l``, an example where both answer and reference have no tokens
 scores 1, one where only one side is empty scores 0.
 
-Examples whose reference is not a string (``None``: no reference answer) are left out of all
-three and counted in ``details["skipped_no_reference"]``; if no example is left, the metric is
-0.0 and ``details["reason"]`` says why. ``details`` also has ``count`` (examples scored) and
+In a run the pipeline hands evaluators only the eval rows that have a reference answer; the
+others are generated, written to predictions.jsonl with ``"scored": false``, shown side by side
+in report.md and counted in results.json's ``scoring``. Called directly, these evaluators leave
+out examples whose reference is not a string (``None``: no reference answer) themselves and count
+them in ``details["skipped_no_reference"]``; if no example is left, the metric is 0.0 and
+``details["reason"]`` says why (a run with nothing to score runs no evaluator at all). ``details`` also has ``count`` (examples scored) and
 ``empty_predictions`` (scored examples where the model produced only whitespace).
 
 The helpers :func:`normalize_answer`, :func:`answer_tokens`, :func:`token_f1`,

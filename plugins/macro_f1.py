@@ -2,6 +2,13 @@
 
 Macro-F1 averages over every label in the task's label list (as W1 does with scikit-learn and
 all label ids), so a class the model never predicts counts as F1 0 instead of being skipped.
+
+Rows without a label (``reference`` None: an eval row kept for prediction only) are not scored:
+the pipeline hands evaluators only rows with a reference and writes the others' predicted label
+to predictions.jsonl with ``"scored": false``. Called directly with such rows, this evaluator
+leaves them out too and counts them in ``details["skipped_no_reference"]``; with no labelled row
+left, accuracy and macro-F1 are 0.0, ``details["reason"]`` says why and no plot is drawn (as the
+generation evaluators do).
 """
 
 from __future__ import annotations
@@ -68,14 +75,20 @@ def per_class_table(per_class: dict) -> str:
 class MacroF1Evaluator:
     def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult:
         labels = list(ctx.labels)
-        scores = classification_scores(
-            [p.reference for p in predictions], [p.prediction for p in predictions], labels
-        )
-        model = predictions[0].model if predictions else "model"
+        scored = [p for p in predictions if p.reference is not None]
+        skipped = len(predictions) - len(scored)
+        if not scored:
+            reason = (f"none of the {len(predictions)} predictions has a reference label" if predictions
+                      else "there are no predictions")
+            details = {"labels": labels, "count": 0, "skipped_no_reference": skipped, "reason": reason}
+            return EvalResult(metrics={"accuracy": 0.0, "macro_f1": 0.0}, details=details, report_md=f"macro_f1: {reason}.")
+        scores = classification_scores([p.reference for p in scored], [p.prediction for p in scored], labels)
+        model = scored[0].model
         matrix = scores["confusion_matrix"]
         return EvalResult(
             metrics={"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]},
-            details={"labels": labels, "per_class": scores["per_class"], "confusion_matrix": matrix},
+            details={"labels": labels, "per_class": scores["per_class"], "confusion_matrix": matrix,
+                     "count": len(scored), "skipped_no_reference": skipped},
             report_md=per_class_table(scores["per_class"]),
             plots={
                 f"confusion_matrix_{model}.png": lambda path: draw_confusion_matrix(

@@ -43,7 +43,8 @@ nested objects recursively.
 
 Metrics (flat, all between 0 and 1)
 -----------------------------------
-Examples whose reference is not a string (no reference answer) are skipped and counted.
+Examples whose reference is not a string (no reference answer) are skipped and counted (in a
+run the pipeline hands evaluators only rows with a reference, and counts the others itself).
 
 ``tool_call.parse_rate``
     Over examples whose reference is a call: the fraction of answers that parsed as valid JSON
