@@ -90,6 +90,13 @@ def render_report(
             f"task.max_length={cfg['task']['max_length']} cuts away entirely"
         )
         lines += [f"  - {row}" for row in untrained["rows"]]
+    for split, missing in data.get("rows_without_answer", {}).items():
+        if split == "eval":
+            lines.append(f"- eval rows without a reference answer: {missing['count']} (answered by both models, "
+                         "not scored; side by side under 'Answers without a reference')")
+        else:
+            lines.append(f"- left out of training ({split}): {missing['count']} rows without an answer")
+        lines += [f"  - {row}" for row in missing["rows"]]
     lines += ["", "## Metrics"]
     scoring = results.get("scoring", {})
     if scoring.get("scored") == 0:
@@ -138,6 +145,12 @@ def _data_files(data_cfg: dict, stats: dict) -> list[str]:
         line = f"  - `{entry.get('path')}`" + (f" ({', '.join(what)})" if what else "")
         if entry.get("rows_read") is not None:
             line += f": {entry['rows_read']} rows read, {entry.get('rows_used', entry['rows_read'])} used"
+            dropped = entry.get("dropped_unknown_labels")
+            left_out = [f"{entry[key]} {what}" for key, what in (("skipped_rows", "skipped"),
+                                                                 ("without_answer", "without an answer"))
+                        if entry.get(key)]
+            left_out += [f"{sum(dropped.values())} with unknown labels"] if dropped else []
+            line += f" ({', '.join(left_out)})" if left_out else ""
         lines.append(line)
     return lines
 

@@ -172,17 +172,27 @@ def test_leaderboard_lists_a_job_with_nothing_scored(tmp_path, capsys):
 
 # Fails before the change: the data line printed the Python list of training files.
 def test_report_lists_each_training_file(tmp_path):
-    files = [{"path": "/d/domain.jsonl", "format": "messages", "rows_read": 100, "weight": 1.0, "rows_used": 100},
+    files = [{"path": "/d/domain.jsonl", "format": "messages", "rows_read": 100, "weight": 1.0, "rows_used": 98,
+              "without_answer": 2},
              {"path": "/d/general.jsonl", "format": "alpaca", "rows_read": 1000, "weight": 0.3, "rows_used": 300}]
+    without = {"train": {"count": 2, "rows": ["/d/domain.jsonl:4", "/d/domain.jsonl:9"]},
+               "eval": {"count": 1, "rows": ["/d/eval.jsonl:2"]}}
     results = fake_results({"finetuned": {}}, {}, ["data.train_path=[/d/domain.jsonl,/d/general.jsonl]",
-                                                   "data.eval_path=/d/eval.jsonl"], {"train_files": files})
+                                                   "data.eval_path=/d/eval.jsonl"],
+                           {"train_files": files, "rows_without_answer": without})
     report = render_report(results, {}, {}, [])
     assert "- data: train 2 files, eval `/d/eval.jsonl`" in report
-    assert "  - `/d/domain.jsonl` (format `messages`, weight 1.0): 100 rows read, 100 used" in report
-    assert "  - `/d/general.jsonl` (format `alpaca`, weight 0.3): 1000 rows read, 300 used" in report
+    assert "  - `/d/domain.jsonl` (format `messages`, weight 1.0): 100 rows read, 98 used (2 without an answer)" in report
+    assert "  - `/d/general.jsonl` (format `alpaca`, weight 0.3): 1000 rows read, 300 used\n" in report
+    assert "- left out of training (train): 2 rows without an answer\n  - /d/domain.jsonl:4\n" in report
+    assert "- eval rows without a reference answer: 1 (answered by both models, not scored" in report
     # a list without H4's per-file stats (an older results.json): still one line per file
     plain = render_report(fake_results({"finetuned": {}}, {}, ["data.train_path=[/d/a.jsonl,/d/b.jsonl]"]), {}, {}, [])
     assert "- data: train 2 files, eval " in plain
     assert "  - `/d/a.jsonl`" in plain and "  - `/d/b.jsonl`" in plain and "['/d/a.jsonl'" not in plain
     single = render_report(fake_results({"finetuned": {}}, {}, ["data.train_path=/d/one.jsonl"]), {}, {}, [])
     assert "- data: train `/d/one.jsonl`, eval " in single
+    one_file = [{"path": "/d/one.jsonl", "format": "messages", "rows_read": 3, "weight": 1.0, "rows_used": 3}]
+    single = render_report(fake_results({"finetuned": {}}, {}, ["data.train_path=/d/one.jsonl"],
+                                        {"train_files": one_file}), {}, {}, [])
+    assert "- data: train `/d/one.jsonl`, eval " in single and "1 files" not in single
