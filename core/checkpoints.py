@@ -4,10 +4,11 @@ The trainer saves ``run_dir/checkpoints/checkpoint-STEP`` every ``train.save_ste
 (model adapter, optimizer, scheduler, RNG states, data position); the pipeline deletes them
 once the adapter is saved. When training starts, the run records ``fingerprint.json``: its
 resolved config (without run-only keys such as ``train.resume``) and the sha256 of each data
-file. A run that finds a checkpoint in its own run directory (the same command re-run with the
-same ``hydra.run.dir``) continues from it only when the fingerprints match; otherwise it stops
-and names what differs. ``train.resume=false`` starts over in place (the checkpoints are
-removed); ``train.resume=true`` also looks at the other runs beside it (Hydra's timestamped
+file (of a list of training files each one by position, ``data.train_path[1]``, its format and
+weight in the config). A run that finds a checkpoint in its own run directory (the same command
+re-run with the same ``hydra.run.dir``) continues from it only when the fingerprints match;
+otherwise it stops and names what differs. ``train.resume=false`` starts over in place (the
+checkpoints are removed); ``train.resume=true`` also looks at the other runs beside it (Hydra's timestamped
 directories) for the newest unfinished one with the same overrides, config and data.
 A run dir holding a finished run (``results.json``) is only reused with ``overwrite=true``.
 """
@@ -83,7 +84,16 @@ def fingerprint(cfg) -> dict:
     container.pop("hydra", None)
     flat = _flatten(container)
     config = {k: v for k, v in flat.items() if k not in RUN_ONLY_KEYS and k not in FILE_KEYS}
-    data = {k: _sha256(flat.get(k)) for k in FILE_KEYS if flat.get(k)}
+    data = {}
+    for key in FILE_KEYS:
+        value = flat.get(key)
+        if isinstance(value, list):  # several files (data.train_path): each one's content, by position
+            entries = [entry if isinstance(entry, dict) else {"path": entry} for entry in value]
+            data.update({f"{key}[{i}]": _sha256(entry.get("path")) for i, entry in enumerate(entries)})
+            # An entry's format and weight change what is trained: part of the config, not the path.
+            config[key] = [{k: v for k, v in entry.items() if k != "path"} for entry in entries]
+        elif value:
+            data[key] = _sha256(value)
     return {"config": config, "data": data}
 
 

@@ -456,15 +456,22 @@ ALPACA_ALIASES = {
 class AlpacaRows:
     """Builds examples from instruction-tuning rows of one file (the ``alpaca`` format's layout).
 
-    ``columns`` is ``data.columns`` for the alpaca fields, ``clean`` is ``data.clean``. Pass
+    ``columns`` is ``data.columns`` for the alpaca fields, ``clean`` is ``data.clean``,
+    ``instruction`` is ``data.instruction``: the instruction of rows that have none (a missing,
+    null or blank instruction), e.g. one fixed task put in front of every CSV row. Pass
     ``example`` to ``read_examples`` as the row builder; ``column`` says which of a row's keys
     holds a field (an alias column is logged once per file).
+
+    A row without an answer (no output column, or a null or empty output) is a prompt: its
+    messages end on the user turn, for prediction only (eval files; ``core.data`` leaves such
+    rows out of training and counts them).
     """
 
-    def __init__(self, path, columns: dict[str, str], clean: bool):
+    def __init__(self, path, columns: dict[str, str], clean: bool, instruction: str | None = None):
         self.path = Path(path)
         self.columns = columns
         self.clean = clean
+        self.instruction = instruction if instruction and str(instruction).strip() else None
         self._announced: set[tuple[str, str]] = set()  # alias columns already logged for this file
 
     def column(self, row: dict, field: str) -> str | None:
@@ -490,30 +497,24 @@ class AlpacaRows:
 
     def example(self, line: int, row: dict) -> Example:
         """The row as an Example: messages [system] + history pairs + the user turn (instruction,
-        then a blank line and the input) + the output; ``fields`` keeps instruction, input and
-        output apart for instruction templates. An object or list ``output`` becomes compact JSON."""
-        values = {}
-        for field in ("instruction", "output"):
-            column = self.column(row, field)
-            if column is None:
-                tried = ", ".join((field, *ALPACA_ALIASES[field]))
-                raise RowProblem(
-                    f"field {field!r}: expected a non-empty string, got missing "
-                    f"(no column {tried}; set data.columns.{field}); the row has {_columns(row)}"
-                )
-            values[field] = row[column]
+        then a blank line and the input) + the output when the row has one; ``fields`` keeps
+        instruction, input and output apart for instruction templates. An object or list
+        ``output`` becomes compact JSON."""
+        clean = self.clean
+        instruction = self._instruction(row)
+        output_column = self.column(row, "output")
+        output = row[output_column] if output_column is not None else None
+        if output is None or output == "":
+            output = None  # no reference answer: a prompt to answer
+        else:
+            structured = isinstance(output, (dict, list))
+            if structured:  # a tool call given as a JSON object; data, so never "cleaned"
+                output = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+            output = text_value("output", output, required=True, clean=clean and not structured, present=True)
         optional = {}
         for field in ("input", "system", "history"):
             column = self.column(row, field)
             optional[field] = row[column] if column is not None else None
-
-        clean = self.clean
-        instruction = text_value("instruction", values["instruction"], required=True, clean=clean, present=True)
-        output = values["output"]
-        structured = isinstance(output, (dict, list))
-        if structured:  # a tool call given as a JSON object; data, so never "cleaned"
-            output = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
-        output = text_value("output", output, required=True, clean=clean and not structured, present=True)
         input_text = text_value("input", optional["input"], required=False, clean=clean)
         if not input_text.strip():
             input_text = ""  # templates add an Input section only for a real input
@@ -523,12 +524,27 @@ class AlpacaRows:
         for user, assistant in _history(optional["history"], clean):
             messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
         prompt = f"{instruction}\n\n{input_text}" if input_text else instruction
-        messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
-        return Example(
-            messages=messages,
-            source=f"{self.path}:{line}",
-            fields={"instruction": instruction, "input": input_text, "output": output},
-        )
+        messages.append({"role": "user", "content": prompt})
+        fields = {"instruction": instruction, "input": input_text}
+        if output is not None:
+            messages.append({"role": "assistant", "content": output})
+            fields["output"] = output
+        return Example(messages=messages, source=f"{self.path}:{line}", fields=fields)
+
+    def _instruction(self, row: dict) -> str:
+        """The row's instruction; ``data.instruction`` for a row without one (missing, null, blank)."""
+        column = self.column(row, "instruction")
+        value = row[column] if column is not None else None
+        if self.instruction is not None and (value is None or (isinstance(value, str) and not value.strip())):
+            return self.instruction
+        if column is None:
+            tried = ", ".join(("instruction", *ALPACA_ALIASES["instruction"]))
+            raise RowProblem(
+                f"field 'instruction': expected a non-empty string, got missing (no column {tried}; "
+                f"data.instruction=TEXT gives every row without one the same instruction, or set "
+                f"data.columns.instruction); the row has {_columns(row)}"
+            )
+        return text_value("instruction", value, required=True, clean=self.clean, present=True)
 
 
 def _columns(row: dict) -> str:
@@ -661,6 +677,8 @@ def _conversation(value: Any, clean: bool) -> list[dict[str, Any]]:
         elif system not in (None, "") and system != value[0].get("system"):
             raise RowProblem(f"{where}: 'system' is only allowed in the first turn")
         messages.append({"role": "user", "content": _text(where, "input", turn.get("input"), clean, present="input" in turn)})
+        if index == len(value) - 1 and turn.get("output") in (None, ""):
+            break  # the last turn without an output: a prompt to answer (no reference answer)
         messages.append({"role": "assistant",
                          "content": _text(where, "output", turn.get("output"), clean, present="output" in turn)})
     return messages
@@ -678,19 +696,26 @@ _NEXT = {
 
 
 def _check_order(messages: list[dict[str, Any]]) -> None:
+    """Roles in a valid order. A conversation ends with an assistant turn, or with one or more
+    user turns: a prompt to answer, with no reference answer (eval rows; training leaves them out)."""
+    prompt_end = len(messages)
+    while prompt_end and messages[prompt_end - 1]["role"] == "user":
+        prompt_end -= 1
     state = "start"
     for index, message in enumerate(messages):
         role = message["role"]
         if role == "system" and index:
             raise RowProblem(f"messages[{index}]: a system turn may only come first")
-        if role != "system" and role not in _NEXT[state]:
+        # User turns in a row are allowed only at the end (e.g. a fixed line, then the request).
+        if role != "system" and role not in _NEXT[state] and not (role == "user" and index > prompt_end):
             after = "at the start" if state == "start" else f"after {state}"
             raise RowProblem(f"messages[{index}]: expected {' or '.join(_NEXT[state])} {after}, got {role}")
         state = "assistant with tool_calls" if message.get("tool_calls") else role
-    if not any(message["role"] == "assistant" for message in messages):
-        raise RowProblem("messages: no assistant turn (nothing to train on)")
-    if messages[-1]["role"] != "assistant":
-        raise RowProblem(f"messages: the last turn is {messages[-1]['role']}; a conversation must end with assistant")
+    if messages[-1]["role"] not in ("assistant", "user"):
+        raise RowProblem(
+            f"messages: the last turn is {messages[-1]['role']}; a conversation must end with assistant "
+            "(or with user: a prompt to answer)"
+        )
 
 
 # --- tool schemas (data.tools_file) --------------------------------------------------------------

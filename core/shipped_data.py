@@ -25,7 +25,8 @@ def training_paths(train_path) -> list[str]:
     if OmegaConf.is_config(train_path):
         train_path = OmegaConf.to_container(train_path, resolve=True)
     entries = train_path if isinstance(train_path, list) else [train_path]
-    return [str(entry["path"]) if isinstance(entry, dict) else str(entry) for entry in entries]
+    # Lenient: core.data.training_files checks the entries (a missing path is its one-line error).
+    return [str(entry.get("path")) if isinstance(entry, dict) else str(entry) for entry in entries]
 
 
 def uses_shipped_data(cfg) -> bool:

@@ -3,9 +3,9 @@
 Reads a JSON array, JSON Lines, or CSV with a header row (its delimiter, ``,`` ``;`` tab or ``|``,
 sniffed from the header); one row per example::
 
-    {"instruction": "退货要多久到账?",              # required
+    {"instruction": "退货要多久到账?",              # required, unless data.instruction is set
      "input": "",                                   # optional, "" when absent
-     "output": "一般 3 到 5 个工作日。",             # required
+     "output": "一般 3 到 5 个工作日。",             # the answer; optional (see below)
      "system": "你是电商客服。",                     # optional
      "history": [["上一个问题", "上一个回答"]]}       # optional, LLaMA-Factory style
 
@@ -14,6 +14,18 @@ Other column names: ``data.columns`` maps a field to the file's column, on the c
 A mapped column missing from a row is an error. Without a mapping, a missing ``instruction`` is
 read from the first of ``instruct``, ``question``, ``prompt``, ``query`` that the row has, and a
 missing ``output`` from ``response``, ``answer``, ``completion`` (logged once per file).
+
+``data.instruction=TEXT`` gives every row without an instruction (no such column, null, or blank)
+that one instruction, e.g. W3's fixed task in front of every CSV row: a CSV ``input,output`` reads
+as ``### Instruction: TEXT`` / ``### Input: <input>``. Rows with their own instruction keep it.
+To put a question column under one fixed instruction, map it to the input:
+``'data.columns={input: question}' data.instruction='Answer the customer.'``.
+
+A row without ``output`` (no such column, null, or an empty cell) has no reference answer: it is
+a prompt, its messages end on the user turn. In an eval file its answer is generated and written
+(``predictions.jsonl``, the report) and left unscored (W2's hand-typed questions); in a training
+file it trains nothing, so it is left out and counted (one log line, ``results.json``). An output
+of only spaces is still an error (a blank answer is a data mistake, not a question).
 
 ``output`` may be a JSON object or list (W4 tool calls); it is trained as compact JSON with
 non-ASCII text kept (``{"tool_name":"INSTANT_MEETING"}``). Numbers become strings. ``history``
@@ -52,10 +64,13 @@ FIELDS = ALPACA_FIELDS
 
 
 class AlpacaFormat:
+    reads_instruction = True  # data.instruction applies to its rows (core.data refuses it where none does)
+
     def read(self, path, data_cfg) -> ReadResult:
         path = Path(path)
         columns = column_mapping(data_cfg, FIELDS, "alpaca")
-        rows = AlpacaRows(path, columns, clean=bool(getattr(data_cfg, "clean", False)))
+        rows = AlpacaRows(path, columns, clean=bool(getattr(data_cfg, "clean", False)),
+                          instruction=getattr(data_cfg, "instruction", None))
         return read_examples(path, data_cfg, rows.example)
 
 

@@ -21,6 +21,18 @@ W5's local multi-turn layout is read too, and flattened to the same messages::
 
 where ``system`` is optional and belongs to the first turn (a later turn may only repeat it).
 
+A conversation may also end on a user turn, or on several user turns in a row (W4's test prompt):
+it is a prompt without a reference answer. In an eval file its answer is generated, written and
+left unscored; in a training file it trains nothing, so it is left out and counted (one log line,
+``results.json``). Likewise a ``conversation`` whose last turn has no ``output``. Two user turns
+in a row anywhere else are an error (merge them).
+
+``data.split_turns=true`` (W5: conversations flattened to pairs) makes every exchange its own
+sample: a user turn with the assistant (and tool) turns answering it, the system turn kept, the
+earlier exchanges dropped; its source is ``file:line#N``. Default: whole dialogues, every
+assistant turn trained. ``data.instruction`` does not apply to chat rows (``task.system_prompt``
+sets a fixed system line); with only chat files it is refused.
+
 ``data.columns`` may rename the ``messages``, ``conversation`` and ``tools`` keys, e.g.
 ``'data.columns={messages: dialog}'``. ``data.clean=true`` cleans every message's text as the
 ``alpaca`` format does (HTML tags and entities, whitespace); a row with a text that ends up empty
@@ -42,6 +54,8 @@ FIELDS = MESSAGES_FIELDS
 
 
 class MessagesFormat:
+    reads_instruction = False  # chat rows have no instruction field (data.instruction is refused alone)
+
     def read(self, path, data_cfg) -> ReadResult:
         path = Path(path)
         columns = column_mapping(data_cfg, FIELDS, "messages")

@@ -4,6 +4,12 @@ Reads JSONL (one object per line), a JSON array, or CSV with a header row. Field
 ``data.text_field`` and ``data.label_field``. A malformed row stops the run with ``file:line``.
 Leading/trailing whitespace is stripped from labels (``"refund "`` is ``refund``); how many labels
 were stripped is logged, with the first rows' ``file:line``, so it is never silent.
+
+A row without a label (no such field, null, or an empty cell) is a text to classify: in an eval
+file it is predicted and written (``predictions.jsonl``) and left unscored (macro_f1 and accuracy
+count labelled rows only); in a training file it trains nothing, so it is left out and counted
+(one log line, ``results.json``). A label of only spaces, or of another type, is still an error.
+``data.instruction`` and ``data.split_turns`` do not apply to these rows.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ STRIPPED_LISTED = 3  # rows named in the log line about labels with whitespace
 
 
 class TextLabelFormat:
+    reads_instruction = False  # classification rows have no instruction (data.instruction is refused alone)
+
     def read(self, path: Path, data_cfg) -> list[Example]:
         path = Path(path)
         examples, stripped = [], []
@@ -46,6 +54,8 @@ class TextLabelFormat:
             what = _got(row, text_field)
             raise DataError(path, line, f"field {text_field!r}: expected a non-empty string, got {what}")
         label = row.get(label_field)
+        if label is None or label == "":  # no label: a text to classify, unscored (module docstring)
+            return Example(messages=[{"role": "user", "content": text.strip()}], source=f"{path}:{line}")
         if isinstance(label, (int, float)) and not isinstance(label, bool):
             label = str(label)
         if not isinstance(label, str) or not label.strip():

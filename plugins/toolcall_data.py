@@ -21,7 +21,13 @@ with a header row) and builds the same examples, one row at a time:
   too, just like an object.
 
 ``data.columns``, ``data.clean`` and ``data.on_error`` work as in those two formats
-(``data.columns`` may rename fields of either).
+(``data.columns`` may rename fields of either); ``data.instruction`` gives alpaca-style rows
+without an instruction that one (not ``messages`` rows: ``task.system_prompt`` is their fixed line).
+
+Rows without a reference answer are read as prompts, as in those formats: an alpaca-style row
+without ``output`` (null or an empty cell too), a chat row ending on one or more user turns (W4's
+test prompt: a fixed user line, then the request). Eval files: answered and written, unscored;
+training files: left out and counted.
 
 What is checked, on top of what ``alpaca`` and ``messages`` check
 ------------------------------------------------------------------
@@ -80,6 +86,8 @@ FIELDS = ALPACA_FIELDS + MESSAGES_FIELDS
 
 
 class ToolcallFormat:
+    reads_instruction = True  # data.instruction applies to its alpaca-style rows
+
     def read(self, path, data_cfg) -> ReadResult:
         path = Path(path)
         columns = column_mapping(data_cfg, FIELDS, "toolcall")
@@ -87,7 +95,7 @@ class ToolcallFormat:
         keys = {field: columns.get(field, field) for field in MESSAGES_FIELDS}
         clean = bool(getattr(data_cfg, "clean", False))
         file_tools = load_tools_file(getattr(data_cfg, "tools_file", None))
-        alpaca = AlpacaRows(path, alpaca_columns, clean)
+        alpaca = AlpacaRows(path, alpaca_columns, clean, instruction=getattr(data_cfg, "instruction", None))
 
         def build(line: int, row: dict) -> Example:
             own_tools = row_tools(row.get(keys["tools"]))
@@ -98,7 +106,7 @@ class ToolcallFormat:
                 _check_openai_calls(messages, known)
                 return Example(messages=messages, tools=tools, source=f"{path}:{line}")
             column = alpaca.column(row, "output")
-            if column is not None:
+            if column is not None and row[column] not in (None, ""):  # no output: a prompt, nothing to check
                 output = _w4_output(row[column], known)
                 if output is not row[column]:
                     row = {**row, column: output}

@@ -109,15 +109,17 @@ def test_a_missing_alpaca_column_lists_the_columns_found(tmp_path):
 
 
 @pytest.mark.parametrize("format_name,row,reason", [
-    ("text_label", {"text": "余额", "label": None}, "field 'label': expected a label string, got null"),
+    # A null or missing label is a row to classify unscored now: tests/unit/test_data_layouts.py
     ("text_label", {"text": None, "label": "a"}, "field 'text': expected a non-empty string, got null"),
-    ("text_label", {"text": "余额"}, "field 'label': expected a label string, got missing"),
-    ("alpaca", {"instruction": "问", "output": None}, "field 'output': expected a non-empty string, got null"),
+    # A null output (or conversation output in the last turn) is a prompt now: tests/unit/test_data_layouts.py
+    ("alpaca", {"instruction": "问", "output": "答", "history": [["q", None]]},
+     "field 'history[0][1]': expected a non-empty string, got null"),
     ("alpaca", {"instruction": None, "output": "答"}, "field 'instruction': expected a non-empty string, got null"),
     ("messages", {"messages": [{"role": "user", "content": None}, {"role": "assistant", "content": "a"}]},
      "messages[0]: content is null"),
-    ("messages", {"conversation": [{"input": "q", "output": None}]}, "conversation[0]: output is null"),
-    ("toolcall", {"instruction": "问", "output": None}, "field 'output': expected a non-empty string, got null"),
+    ("messages", {"conversation": [{"input": "q", "output": None}, {"input": "r", "output": "s"}]},
+     "conversation[0]: output is null"),
+    ("toolcall", {"instruction": None, "output": "答"}, "field 'instruction': expected a non-empty string, got null"),
 ])
 def test_a_null_value_is_reported_as_null(tmp_path, format_name, row, reason):
     path = tmp_path / "rows.jsonl"
@@ -126,9 +128,10 @@ def test_a_null_value_is_reported_as_null(tmp_path, format_name, row, reason):
 
 
 def test_a_short_csv_row_is_missing_its_last_cells_not_null(tmp_path):
-    path = tmp_path / "intents.csv"
-    path.write_text("text,label\n卡丢了\n", encoding="utf-8")
-    assert error("text_label", path) == f"{path}:2: field 'label': expected a label string, got missing"
+    # (a text_label row without its label cell is a row to classify now; alpaca's instruction is required)
+    path = tmp_path / "qa.csv"
+    path.write_text("output,instruction\n答\n", encoding="utf-8")
+    assert error("alpaca", path).startswith(f"{path}:2: field 'instruction': expected a non-empty string, got missing")
 
 
 # --- 4. a file in another encoding -----------------------------------------------------------------

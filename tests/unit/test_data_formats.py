@@ -235,8 +235,9 @@ U, A, S = ({"role": r, "content": "x"} for r in ("user", "assistant", "system"))
     "content,line,reason",
     [
         (GOOD_ALPACA + '{"instruction": "问", "output": "答"\n', 2, "invalid JSON"),
-        (GOOD_ALPACA + GOOD_ALPACA + '{"instruction": "问"}\n', 3,
-         "field 'output': expected a non-empty string, got missing (no column output, response, answer, completion"),
+        # A row without output is a prompt now (tests/unit/test_data_layouts.py); without instruction it is not.
+        (GOOD_ALPACA + GOOD_ALPACA + '{"output": "答"}\n', 3,
+         "field 'instruction': expected a non-empty string, got missing (no column instruction, instruct, question"),
         ('{"instruction": "", "output": "答"}\n', 1, "field 'instruction': expected a non-empty string, got ''"),
         ('{"instruction": "问", "output": true}\n', 1, "field 'output': expected a string, got bool"),
         ('{"instruction": "问", "output": "答", "history": [["only one"]]}\n', 1,
@@ -263,15 +264,18 @@ def test_alpaca_bad_rows_name_file_and_line(tmp_path, content, line, reason):
         (chat_line(U, A, S, U, A), 1, "messages[2]: a system turn may only come first"),
         (chat_line(U, {"role": "assistant", "content": "  "}), 1, "messages[1]: empty content"),
         (chat_line(U, {"role": "assistant", "content": ["x"]}), 1, "messages[1]: content must be a string, got list"),
-        (chat_line(S, U), 1, "messages: no assistant turn"),
-        (chat_line(U, A, U), 1, "messages: the last turn is user; a conversation must end with assistant"),
+        # Ending on a user turn is a prompt now (tests/unit/test_data_layouts.py); other endings are not.
+        (chat_line(S), 1, "messages: the last turn is system; a conversation must end with assistant"),
+        (chat_line(U, {"role": "assistant", "content": "", "tool_calls": [{"id": "c"}]}, {"role": "tool", "content": "{}"}),
+         1, "messages: the last turn is tool; a conversation must end with assistant"),
         (chat_line(U, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}, U, A), 1,
          "messages[2]: expected tool after assistant with tool_calls, got user"),
         (chat_line(U, {"role": "assistant", "content": "", "tool_calls": [{"id": "c"}]}, {"role": "tool", "content": "{}"}, U, A),
          1, "messages[3]: expected tool or assistant after tool, got user"),
         (json.dumps({"messages": user_assistant("q", "a"), "tools": "weather"}) + "\n", 1,
          "field 'tools': expected a list, got text that is not JSON"),
-        (json.dumps({"conversation": [{"input": "q"}]}) + "\n", 1, "conversation[0]: output is missing"),
+        (json.dumps({"conversation": [{"input": "q"}, {"input": "r", "output": "s"}]}) + "\n", 1,
+         "conversation[0]: output is missing"),
     ],
 )
 def test_messages_bad_rows_name_file_and_line(tmp_path, content, line, reason):
@@ -298,12 +302,12 @@ def test_broken_json_array_stops_even_with_skip(tmp_path):
 
 
 def test_on_error_skip_keeps_good_rows_and_lists_the_bad(tmp_path):
-    path = write(tmp_path / "qa.jsonl", GOOD_ALPACA + "{oops\n" + '{"instruction": "问"}\n' + "\n" + GOOD_ALPACA)
+    path = write(tmp_path / "qa.jsonl", GOOD_ALPACA + "{oops\n" + '{"output": "答"}\n' + "\n" + GOOD_ALPACA)
     result = read("alpaca", path, "data.on_error=skip")
     assert [ex.source for ex in result.examples] == [f"{path}:1", f"{path}:5"]
     assert [row.source for row in result.skipped] == [f"{path}:2", f"{path}:3"]
     assert result.skipped[0].reason.startswith("invalid JSON")
-    assert result.skipped[1].reason.startswith("field 'output': expected a non-empty string, got missing")
+    assert result.skipped[1].reason.startswith("field 'instruction': expected a non-empty string, got missing")
 
     path = write(tmp_path / "chat.jsonl", GOOD_CHAT + chat_line(U, U, A) + GOOD_CHAT + '"not an object"\n')
     result = read("messages", path, "data.on_error=skip")

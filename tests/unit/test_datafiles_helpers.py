@@ -53,5 +53,6 @@ def test_row_layouts(tmp_path):
     assert row_messages({"conversation": [{"input": "i", "output": "o"}]}, keys, clean=False) == [
         {"role": "user", "content": "i"}, {"role": "assistant", "content": "o"}]
     with pytest.raises(RowProblem, match=r"messages\[1\]: expected assistant after user, got user"):
-        row_messages({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}, keys, clean=False)
+        row_messages({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"},
+                                   {"role": "assistant", "content": "c"}]}, keys, clean=False)
     assert row_tools("") is None and row_tools('[{"name": "x"}]') == [{"name": "x"}]

@@ -58,8 +58,8 @@ def check_read(format_name: str, path: Path, on_error: str = "error") -> list[Ex
             assert isinstance(message["content"], str)
             message["content"].encode("utf-8")  # real text: no lone surrogates for the tokenizer to choke on
         assert example.source.startswith(f"{path}:")
-        if format_name == "text_label":
-            assert isinstance(example.label, str) and example.label.strip()
+        if format_name == "text_label":  # None: a row without a label (to classify, unscored)
+            assert example.label is None or (isinstance(example.label, str) and example.label.strip())
     return examples
 
 
