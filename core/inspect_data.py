@@ -2,7 +2,8 @@
 
 Loads only the tokenizer (no weights): reads both splits through the data format, renders and
 tokenises every row through the task head, then prints counts, length statistics, the
-truncation rate and one rendered example with the trained tokens marked ``⟦…⟧``.
+truncation rate and one rendered example with the trained tokens marked ``⟦…⟧`` (the answers, or
+the whole text under ``train.loss_on=all``).
 """
 
 from __future__ import annotations
@@ -45,16 +46,18 @@ def mark_trained(tokenizer, row: dict) -> str:
     return "".join(pieces)
 
 
-def split_report(name: str, rows: list[dict], max_length: int) -> list[str]:
+def split_report(name: str, rows: list[dict], max_length: int, loss_on: str = "answer") -> list[str]:
+    """Counts, lengths and trained tokens of one split's encoded rows (``loss_on``: train.loss_on)."""
     truncated = sum(1 for r in rows if r.get("truncated"))
     lines = [
         f"{name}: {len(rows)} rows; tokens per row: {length_summary([len(r['input_ids']) for r in rows])}",
         f"  truncated to task.max_length={max_length}: {truncated} rows ({truncated / max(len(rows), 1):.1%})",
     ]
     if rows and "completion_mask" in rows[0]:
-        answer_lengths = [sum(r["completion_mask"]) for r in rows]
-        lines.append(f"  trained (answer) tokens per row: {length_summary(answer_lengths)}")
-        empty = sum(1 for n in answer_lengths if n == 0)
+        trained = [sum(r["completion_mask"]) for r in rows]
+        scope = "the whole text" if loss_on == "all" else "answers"
+        lines.append(f"  trained tokens per row (train.loss_on={loss_on}: {scope}): {length_summary(trained)}")
+        empty = sum(1 for n in trained if n == 0)
         if empty:
             lines.append(f"  rows with no answer token left (train nothing): {empty}")
     if rows and isinstance(rows[0].get("labels"), int):
@@ -77,8 +80,9 @@ def inspect(cfg, plugins) -> str:
     stats = data.stats()
     lines = [f"task {cfg.task.name}: data format {cfg.data.format}, head {cfg.task.head}, "
              f"template {cfg.task.prompt_template}, tokenizer of {cfg.model.name}"]
-    lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length)
-    lines += split_report(f"eval {cfg.data.eval_path}", evaluation, cfg.task.max_length)
+    loss_on = getattr(cfg.train.loss_on, "value", cfg.train.loss_on)  # the enum's name as written in the config
+    lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length, loss_on)
+    lines += split_report(f"eval {cfg.data.eval_path}", evaluation, cfg.task.max_length, loss_on)
     if stats["train_label_counts"]:
         lines.append(f"train labels: {stats['train_label_counts']}")
     for split, dropped in stats["dropped_unknown_labels"].items():
@@ -89,7 +93,8 @@ def inspect(cfg, plugins) -> str:
     lines += [
         "",
         f"first train row ({data.train[0].source}), exactly as the model sees it"
-        + (f"; trained tokens in {TRAINED_OPEN} {TRAINED_CLOSE}:" if "completion_mask" in example else ":"),
+        + (f"; trained tokens (train.loss_on={loss_on}) in {TRAINED_OPEN} {TRAINED_CLOSE}:"
+           if "completion_mask" in example else ":"),
         mark_trained(ctx.tokenizer, example),
     ]
     if isinstance(example.get("labels"), int):

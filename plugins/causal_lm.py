@@ -1,10 +1,18 @@
 """``causal_lm`` task head: supervised fine-tuning of a chat model, evaluated by generation.
 
-Encoding tokenises the template's whole training text once and marks the tokens inside the
-template's answer spans (``completion_mask``), so the loss covers exactly the answers and their
-end-of-turn markers. Rows longer than ``task.max_length`` keep their start and are counted as
-truncated; a row whose answer is cut away entirely trains nothing: it is marked ``answer_cut``
-and named by ``file:line`` in the log, ``results.json`` (``data.untrained_rows``) and ``report.md``.
+Encoding tokenises the template's training text piece by piece, cut at the template's answer
+spans: each prompt piece and each answer piece on its own, the ids concatenated (as the tutorial
+scripts do). Tokens never straddle a span boundary, so the answer tokens (``completion_mask``) are
+exactly the answers and their end-of-turn markers, the generation prompt's ids are a prefix of the
+training ids, and the first answer token carries a label whatever the template's last prompt
+character is (``plain``'s prompt ends in a space, which whole-text tokenisation merged into the
+first answer token, leaving it out of the loss). ``train.loss_on=all`` marks every token of the
+rendered text instead, prompt included (the whole-text recipes: W3's TRL script, W5).
+
+Rows longer than ``task.max_length`` keep their start and are counted as truncated; a row whose
+answer is cut away entirely trains nothing (whatever ``train.loss_on``): it is marked
+``answer_cut`` and named by ``file:line`` in the log, ``results.json`` (``data.untrained_rows``)
+and ``report.md``.
 
 Evaluation generates an answer for each eval prompt with greedy decoding (batched, left padded,
 stopping at the end-of-sequence / end-of-turn tokens), for the baseline and the fine-tuned model
@@ -23,13 +31,32 @@ from core.progress import progress
 log = logging.getLogger("plugtune")
 
 
-def span_mask(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
-    """1 for each token that starts inside one of the character ``spans``, else 0."""
-    mask = []
-    for start, end in offsets:
-        inside = end > start and any(a <= start < b for a, b in spans)
-        mask.append(1 if inside else 0)
-    return mask
+def split_at_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` cut at the edges of the character ``spans``: ``(piece, inside a span)`` in order,
+    empty pieces left out. The pieces join back to ``text``."""
+    pieces, at = [], 0
+    for start, end in sorted(spans):
+        if start < at or end < start or end > len(text):
+            # A template plugin's mistake, named rather than silently training the wrong tokens.
+            raise PlugtuneError(f"prompt template: answer spans {sorted(spans)} overlap or leave the "
+                                f"{len(text)}-character text they belong to")
+        pieces += [(text[at:start], False), (text[start:end], True)]
+        at = end
+    pieces.append((text[at:], False))
+    return [(piece, inside) for piece, inside in pieces if piece]
+
+
+def tokenize_at_spans(tokenizer, text: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[int], int]:
+    """``text`` tokenised piece by piece (:func:`split_at_spans`, no special tokens added), the ids
+    concatenated: ``(ids, mask, prompt_length)`` with ``mask`` 1 on the tokens of the span pieces
+    and ``prompt_length`` the number of ids before the last span (all of them when no span has text)."""
+    pieces = split_at_spans(text, spans)
+    parts = [tokenizer(piece, add_special_tokens=False)["input_ids"] for piece, _ in pieces]
+    ids = [token for part in parts for token in part]
+    mask = [int(inside) for (_, inside), part in zip(pieces, parts) for _ in part]
+    answers = [i for i, (_, inside) in enumerate(pieces) if inside]
+    prompt_length = sum(len(part) for part in parts[: answers[-1]]) if answers else len(ids)
+    return ids, mask, prompt_length
 
 
 def last_user_text(example: Example) -> str:
@@ -108,22 +135,32 @@ class CausalLmHead(LoraHead):
         if template is None:  # a RunContext built without the resolved template (older callers)
             template = lookup("prompt_template", ctx.cfg.task.prompt_template)
         tokenizer, task = ctx.tokenizer, ctx.cfg.task
-        if not tokenizer.is_fast:
-            raise PlugtuneError(f"model {ctx.cfg.model.name}: causal_lm needs a fast tokenizer (for answer offsets)")
+        whole_text = ctx.cfg.train.loss_on == "all"  # LossOn is a str enum: equal to its value
         # Room for the answer when a long prompt is cut for generation.
         prompt_limit = max(task.max_length - ctx.cfg.generation.max_new_tokens, task.max_length // 2)
         rows = []
         for example in examples:
             rendered = template.render(example, tokenizer, task)
-            # A row without an answer is for prediction only (core.chat): nothing to train.
-            text = rendered.text or rendered.prompt + (rendered.answer or "")
-            spans = rendered.train_spans or ([(len(rendered.prompt), len(text))] if rendered.answer else [])
-            encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-            ids, mask = encoded["input_ids"], span_mask(encoded["offset_mapping"], spans)
+            if rendered.answer is None:
+                # A row without an answer is for prediction only (core.chat): nothing to train.
+                ids = prompt_ids = tokenizer(rendered.prompt, add_special_tokens=False)["input_ids"]
+                mask = [0] * len(ids)
+            else:
+                text = rendered.text or rendered.prompt + rendered.answer
+                spans = rendered.train_spans or [(len(rendered.prompt), len(text))]
+                # Cut at the span edges, so no token straddles the start of an answer: the ids
+                # before the last answer are the generation prompt, and the first answer token
+                # is trained.
+                ids, mask, prompt_length = tokenize_at_spans(tokenizer, text, spans)
+                prompt_ids = ids[:prompt_length]
             truncated = len(ids) > task.max_length
             had_answer = any(mask)
             ids, mask = ids[: task.max_length], mask[: task.max_length]
-            prompt_ids = tokenizer(rendered.prompt, add_special_tokens=False)["input_ids"]
+            answer_cut = had_answer and not any(mask)
+            if whole_text and had_answer and not answer_cut:
+                # train.loss_on=all: the whole rendered text carries the loss, prompt included
+                # (a row whose answer was cut away still trains nothing, as reported).
+                mask = [1] * len(ids)
             rows.append({
                 "input_ids": ids,
                 "completion_mask": mask,
@@ -134,7 +171,7 @@ class CausalLmHead(LoraHead):
                 "truncated": truncated or len(prompt_ids) > prompt_limit,
                 # The answer was cut away entirely: the row trains nothing (trainers leave it out,
                 # the pipeline names it in the log, results.json and report.md).
-                "answer_cut": had_answer and not any(mask),
+                "answer_cut": answer_cut,
                 "source": example.source,
             })
         return rows

@@ -1,7 +1,9 @@
 """``chat`` and ``auto`` prompt templates: the conversation through the tokenizer's chat template.
 
-``chat`` renders the whole conversation with ``tokenizer.apply_chat_template``, so the token ids
-are exactly those the model's own template gives. Every assistant turn plus its end-of-turn
+``chat`` renders the whole conversation with ``tokenizer.apply_chat_template``, so the text is
+exactly what the model's own template gives (the causal_lm head tokenises it cut at the answer
+spans; for the embedded models' layouts those are the whole text's ids, since every cut falls
+next to a special token or a newline). Every assistant turn plus its end-of-turn
 marker is trained; the generation prompt is every turn before the last assistant turn followed
 by the template's assistant header. ``auto`` is ``chat`` when the tokenizer has a chat template,
 else the template registered as ``alpaca`` (looked up by name, ``core.lookup``).

@@ -1,4 +1,5 @@
-"""Instruction-style prompt templates: ``alpaca``, ``plain`` and ``file`` (a layout from YAML).
+"""Instruction-style prompt templates: ``alpaca``, ``plain``, ``instruction_response`` and ``file``
+(a layout from YAML).
 
 Each user turn is laid out with a format string, its answer follows, then ``answer_suffix``
 (the end-of-sequence token by default, so the model learns to stop). Multi-turn examples repeat
@@ -16,6 +17,13 @@ the layout per turn, joined by ``separator``; every answer plus its suffix is tr
     {answer}</s>
 
 ``plain`` (W2): ``Instruction: {instruction}\\nInput: {input}\\nAnswer: {answer}</s>``.
+
+``instruction_response`` (W5): ``<s>### Instruction:\\n{instruction}\\n{input}\\n### Response:\\n{answer}</s>``
+with ``<s>``/``</s>`` as literal text, as the tutorial writes them (the ``\\n{input}`` line only
+when there is an input; turns joined with nothing between them).
+
+The causal_lm head tokenises the prompt and each answer separately, so a prompt that ends in a
+space (``plain``'s ``Answer: ``) trains and generates the same tokens.
 
 ``file`` reads the same keys from the YAML file named by ``task.template_file``::
 
@@ -181,6 +189,14 @@ PLAIN = TurnTemplate(
     system="{system}\n",
     separator="\n",
 )
+# W5 (business Q&A): ``<s>`` and ``</s>`` are literal text, as the tutorial's script writes them.
+INSTRUCTION_RESPONSE = TurnTemplate(
+    name="instruction_response",
+    prompt="<s>### Instruction:\n{instruction}{input_block}\n### Response:\n",
+    input_block="\n{input}",
+    answer_suffix="</s>",
+    separator="",
+)
 
 
 def load_template_file(path) -> object:
@@ -314,4 +330,5 @@ class FileTemplate:
 def register_prompt_templates(register):
     register("alpaca", ALPACA)
     register("plain", PLAIN)
+    register("instruction_response", INSTRUCTION_RESPONSE)
     register("file", FileTemplate())

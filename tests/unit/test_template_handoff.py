@@ -46,7 +46,8 @@ class CharTokenizer:
 def context(template) -> RunContext:
     # No template of this name is registered: a head that looked the name up would fail.
     cfg = OmegaConf.create({"task": {"prompt_template": "not_registered", "max_length": 64},
-                            "generation": {"max_new_tokens": 8}, "model": {"name": "stub"}})
+                            "generation": {"max_new_tokens": 8}, "train": {"loss_on": "answer"},
+                            "model": {"name": "stub"}})
     return RunContext(cfg=cfg, run_dir=None, labels=["a"], tokenizer=CharTokenizer(), template=template)
 
 
