@@ -30,6 +30,7 @@ PUBLIC_MODULES = (
     "core.training",  # the Trainer helpers the built-in trainers share
     "core.speedups",  # the speed-up kit a trainer applies
     "core.progress",  # progress bars that respect PLUGTUNE_PROGRESS
+    "core.generation",  # generation.* settings and generate(): how every answer is decoded
 )
 
 

@@ -18,14 +18,19 @@ from core.validate import check_overrides, check_values
 log = logging.getLogger("plugtune")
 
 
+# "old key is now new key" for each older key on the command line, logged once logging is set up.
+RENAMED: list[str] = []
+
+
 def main() -> None:
     """``python -m core``: older override keys are renamed first (``train.compile`` is now
-    ``train.speedups.compile``), then Hydra composes the config and runs ``hydra_main``."""
+    ``train.speedups.compile``, ``task.max_new_tokens`` is ``generation.max_new_tokens``; the
+    table is ``core.config.LEGACY_KEYS``), then Hydra composes the config and runs ``hydra_main``."""
     import sys
 
-    from core.speedups.config import rename_legacy_overrides
+    from core.config import rename_legacy_overrides
 
-    sys.argv[1:] = rename_legacy_overrides(sys.argv[1:])
+    sys.argv[1:] = rename_legacy_overrides(sys.argv[1:], notes=RENAMED)
     try:  # a removed key or a missing group option (task=foo): one line, not Hydra's dump
         check_overrides(sys.argv[1:])
     except PlugtuneError as exc:
@@ -39,6 +44,8 @@ def hydra_main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    for note in RENAMED:  # in each run's log (every job of a sweep)
+        log.info(note)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return run_sweep_job(cfg, run_dir)
     try:

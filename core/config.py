@@ -13,6 +13,7 @@ from typing import Any, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from core.speedups.config import LEGACY_KEYS as SPEEDUPS_LEGACY_KEYS
 from core.speedups.config import SpeedupsConfig
 
 
@@ -210,6 +211,38 @@ class PlugtuneConfig:
     seed: int = 42  # seeds data order, LoRA init and the classification layer
     mode: Mode = Mode.train  # train (the whole run) or inspect (check the data, show one example)
     overwrite: bool = False  # re-run into a run dir that holds a finished run (results.json), replacing it
+
+
+# Keys that moved, still accepted on the command line (renamed, with a log line) and read from
+# saved run configs by the new home's settings accessor: old key -> new key.
+LEGACY_KEYS = {
+    **SPEEDUPS_LEGACY_KEYS,  # train.compile -> train.speedups.compile, ... (core.speedups.settings reads them)
+    "task.max_new_tokens": "generation.max_new_tokens",  # core.generation.settings reads it
+}
+
+
+def rename_legacy_overrides(overrides: list[str], table: dict[str, str] | None = None,
+                            notes: list[str] | None = None) -> list[str]:
+    """Command-line overrides with the older keys of ``table`` (default :data:`LEGACY_KEYS`)
+    replaced by their new names (``task.max_new_tokens=8`` -> ``generation.max_new_tokens=8``;
+    ``+``/``~`` prefixes kept). Each rename is logged, or added to ``notes`` as its log line
+    (``python -m core`` renames before Hydra sets up logging, and logs them once it has)."""
+    import logging
+
+    table = LEGACY_KEYS if table is None else table
+    renamed = []
+    for override in overrides:
+        prefix = override[: len(override) - len(override.lstrip("+~"))]
+        key, sep, value = override[len(prefix):].partition("=")
+        if key in table:
+            note = f"{key} is now {table[key]}"
+            if notes is None:
+                logging.getLogger("plugtune").info(note)
+            else:
+                notes.append(note)
+            override = f"{prefix}{table[key]}{sep}{value}"
+        renamed.append(override)
+    return renamed
 
 
 def register_schemas() -> None:

@@ -92,7 +92,7 @@ def compose_config(overrides: list[str] | None = None, return_hydra_config: bool
     from hydra import compose, initialize_config_module
 
     import core.config  # noqa: F401  (registers the schema)
-    from core.speedups.config import rename_legacy_overrides
+    from core.config import rename_legacy_overrides
 
     with initialize_config_module(config_module="conf", version_base="1.3"):
         return compose(config_name="config", overrides=rename_legacy_overrides(list(overrides or [])),

@@ -84,6 +84,14 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.target_modules", lambda v: v is not None and len(v) > 0, "must list at least one module name"),
     ("task.max_length", _count, "must be an integer >= 1 (tokens per row)"),
     ("generation.max_new_tokens", _count, "must be an integer >= 1"),
+    ("generation.temperature", _positive, "must be > 0 (below 1 sharper, above 1 flatter)"),
+    ("generation.top_p", lambda v: _number(v) and 0 < v <= 1, "must be > 0 and <= 1 (1: no cut)"),
+    ("generation.top_k", _optional_count, "must be null (no limit) or an integer >= 1"),
+    ("generation.repetition_penalty", _positive, "must be > 0 (1.0: off; above 1 discourages repeats)"),
+    ("generation.no_repeat_ngram_size", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+     "must be an integer >= 0 (0: off)"),
+    ("generation.seed", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32),
+     "must be null (the run's seed) or an integer >= 0 and < 2**32"),
     ("seed", lambda v: isinstance(v, int) and 0 <= v < 2**32, "must be an integer >= 0 and < 2**32"),
 ]
 

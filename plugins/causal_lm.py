@@ -14,8 +14,9 @@ answer is cut away entirely trains nothing (whatever ``train.loss_on``): it is m
 ``answer_cut`` and named by ``file:line`` in the log, ``results.json`` (``data.untrained_rows``)
 and ``report.md``.
 
-Evaluation generates an answer for each eval prompt with greedy decoding (batched, left padded,
-stopping at the end-of-sequence / end-of-turn tokens), for the baseline and the fine-tuned model
+Evaluation generates an answer for each eval prompt with the run's ``generation.*`` settings
+(``core.generation``: greedy unless ``generation.do_sample``; batched, left padded, stopping at
+the end-of-sequence / end-of-turn tokens), for the baseline and the fine-tuned model
 alike, with the same template as training.
 """
 
@@ -24,9 +25,10 @@ from __future__ import annotations
 import logging
 
 from core import Example, PlugtuneError, Prediction, hookimpl, lookup
+from core.generation import generate
+from core.generation import settings as generation_settings
 from core.heads import LoraHead, load_tokenizer, quantization_kwargs, resolve_dtype
 from core.kinds import RunContext
-from core.progress import progress
 
 log = logging.getLogger("plugtune")
 
@@ -65,51 +67,6 @@ def last_user_text(example: Example) -> str:
         if message["role"] == "user":
             return message.get("content") or ""
     return ""
-
-
-def stop_token_ids(tokenizer, model) -> list[int]:
-    """End-of-sequence ids of the tokenizer and the model's generation config."""
-    ids = set()
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    if isinstance(configured, int):
-        ids.add(configured)
-    elif configured:
-        ids.update(configured)
-    return sorted(ids)
-
-
-def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int, batch_size: int, desc: str) -> list[str]:
-    """Greedy answers to tokenised prompts, batched by length, returned in the input order."""
-    import torch
-    from transformers import GenerationConfig
-
-    stops = stop_token_ids(tokenizer, model)
-    config = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id
-    )
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    answers: dict[int, str] = {}
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad(), progress(total=len(prompts), desc=desc) as bar:
-        for first in range(0, len(order), batch_size):
-            idx = order[first : first + batch_size]
-            width = max(len(prompts[i]) for i in idx)
-            # Left padding: every prompt ends where generation starts.
-            ids = [[tokenizer.pad_token_id] * (width - len(prompts[i])) + prompts[i] for i in idx]
-            mask = [[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in idx]
-            output = model.generate(
-                input_ids=torch.tensor(ids, device=device),
-                attention_mask=torch.tensor(mask, device=device),
-                generation_config=config,
-            )
-            for i, row in zip(idx, output[:, width:].tolist()):
-                cut = next((k for k, token in enumerate(row) if token in stops), len(row))
-                answers[i] = tokenizer.decode(row[:cut], skip_special_tokens=True).strip()
-            bar.update(len(idx))
-    return [answers[i] for i in range(len(prompts))]
 
 
 class CausalLmHead(LoraHead):
@@ -195,8 +152,9 @@ class CausalLmHead(LoraHead):
         return collate
 
     def predict(self, ctx, model, encoded, examples, model_name) -> list[Prediction]:
+        # Decoding as generation.* says (greedy unless generation.do_sample), as core.chat does.
         answers = generate(
-            model, ctx.tokenizer, [r["prompt_ids"] for r in encoded], ctx.cfg.generation.max_new_tokens,
+            model, ctx.tokenizer, [r["prompt_ids"] for r in encoded], generation_settings(ctx.cfg),
             ctx.cfg.train.eval_batch_size, desc=f"generate {model_name}",
         )
         return [

@@ -28,7 +28,8 @@ class SpeedupsConfig:
     answer_logits: bool = True
 
 
-# Keys from before the kit, still accepted on the command line and in saved run configs.
+# Keys from before the kit, still accepted on the command line and in saved run configs
+# (core.config.LEGACY_KEYS, the table of every moved key, includes these).
 LEGACY_KEYS = {
     "train.cache_frozen_layers": "train.speedups.frozen_block_cache",
     "train.top_layers_per_epoch": "train.speedups.freeze_schedule",
@@ -38,19 +39,12 @@ LEGACY_KEYS = {
 
 
 def rename_legacy_overrides(overrides: list[str]) -> list[str]:
-    """Command-line overrides with the older keys replaced by their ``train.speedups`` names
-    (``train.compile=true`` -> ``train.speedups.compile=true``; ``+``/``~`` prefixes kept)."""
-    import logging
+    """Command-line overrides with the kit's older keys replaced by their ``train.speedups`` names
+    (``train.compile=true`` -> ``train.speedups.compile=true``). The command line renames every
+    moved key, the kit's among them, with ``core.config.rename_legacy_overrides``."""
+    from core.config import rename_legacy_overrides as rename
 
-    renamed = []
-    for override in overrides:
-        prefix = override[: len(override) - len(override.lstrip("+~"))]
-        key, sep, value = override[len(prefix):].partition("=")
-        if key in LEGACY_KEYS:
-            logging.getLogger("plugtune").info("%s is now %s", key, LEGACY_KEYS[key])
-            override = f"{prefix}{LEGACY_KEYS[key]}{sep}{value}"
-        renamed.append(override)
-    return renamed
+    return rename(overrides, LEGACY_KEYS)
 
 
 def settings(cfg) -> Any:
