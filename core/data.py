@@ -339,8 +339,8 @@ def load_data(cfg, data_format) -> LoadedData:
                 )
             data.without_answer.setdefault("train", []).extend(missing)
             stats["without_answer"] = len(missing)
-            log.warning("%s: %d of %d rows have no answer (no output, or the conversation ends on a user turn) and "
-                        "train nothing: left out of training, first: %s", file.path, len(missing), len(examples),
+            log.warning("%s: %d of %d rows have no answer (no label or output, or a conversation ending on a user "
+                        "turn) and train nothing: left out of training, first: %s", file.path, len(missing), len(examples),
                         _listed(missing))
         examples = answered
         if cfg.data.max_train_rows is not None:
