@@ -35,6 +35,21 @@ def test_one_recipe_per_tutorial():
     assert not [name for name in RECIPES if re.search(r"(^|-)w\d", name)], "recipes are named for what they do"
 
 
+def test_a_recipe_replaces_the_task_presets_and_the_command_line_wins():
+    """recipe comes after task in conf/config.yaml: its overrides replace the task's peft/train
+    presets; a recipe names no model; the command line still wins over the recipe."""
+    task = compose_config(["task=toolcall"])
+    recipe = compose_config(["recipe=toolcall-json"])
+    assert task.peft.top_layers == 12 and recipe.peft.top_layers is None  # the task's preset is gone
+    assert (recipe.train.lr, recipe.train.epochs, recipe.peft.r) == (1e-4, 8, 8)
+    assert recipe.model.name == task.model.name  # the task's default model
+    mine = compose_config(["recipe=toolcall-json", "model=qwen2.5-0.5b", "train.lr=3e-4", "peft.r=16"])
+    assert (mine.model.name, mine.train.lr, mine.peft.r) == ("qwen2.5-0.5b", 3e-4, 16)
+    for name in RECIPES:
+        assert compose_config([f"recipe={name}"]).model.name == compose_config(
+            [f"task={compose_config([f'recipe={name}']).task.name}"]).model.name
+
+
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_recipe_trains_on_its_shipped_data(recipe, tiny_model, tmp_path):
     """``python -m core recipe=NAME`` with no data named: the shipped set, in the recipe's layout,
