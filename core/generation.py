@@ -115,7 +115,7 @@ def row_seed(seed: int, row: int) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
-def _sampling_processors(config, rows: list[int], device):
+def _sampling_processors(config, rows: list[int]):
     """Logits processors that sample each row from its own generator, for a greedy ``generate``.
 
     transformers samples a whole batch from the global random state, so a row's answer would
@@ -127,10 +127,12 @@ def _sampling_processors(config, rows: list[int], device):
     from transformers import LogitsProcessor, LogitsProcessorList
     from transformers.generation import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-    generators = [torch.Generator(device=device).manual_seed(seed) for seed in rows]
+    generators = []  # made on the first step, on the device the logits are on
 
     class RowSampler(LogitsProcessor):
         def __call__(self, input_ids, scores):
+            if not generators:
+                generators.extend(torch.Generator(device=scores.device).manual_seed(seed) for seed in rows)
             probs = torch.softmax(scores.float(), dim=-1)
             drawn = torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(generators)])
             picked = torch.full_like(scores, float("-inf"))
@@ -183,7 +185,7 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
             mask = [[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in idx]
             extra = {}
             if gen.do_sample:
-                extra["logits_processor"] = _sampling_processors(sampled, [row_seed(seed, i) for i in idx], device)
+                extra["logits_processor"] = _sampling_processors(sampled, [row_seed(seed, i) for i in idx])
             output = model.generate(
                 input_ids=torch.tensor(ids, device=device),
                 attention_mask=torch.tensor(mask, device=device),
