@@ -74,8 +74,9 @@ def test_recipe_trains_on_its_shipped_data(recipe, tiny_model, tmp_path):
 # --- the tutorials' literal layouts -----------------------------------------------------------------
 
 
-def encode_through(recipe: str, tiny_model: Path, train: Path, *overrides: str):
-    """The recipe's training rows for ``train``, encoded as ``mode=inspect`` encodes them."""
+def encode_through(recipe: str, tiny_model: Path, train: Path, *overrides: str, split: str = "train"):
+    """The recipe's rows of ``split`` (train, or eval), read with ``train`` as the training file,
+    encoded as ``mode=inspect`` encodes them."""
     cfg = compose_config([f"recipe={recipe}", "model.source=local", f"model.path={tiny_model}",
                           f"data.train_path={train}", f"data.eval_path={train}", *overrides])
     resolve_data_paths(cfg)
@@ -84,7 +85,7 @@ def encode_through(recipe: str, tiny_model: Path, train: Path, *overrides: str):
     ctx = RunContext(cfg=cfg, run_dir=None, model_dir=str(tiny_model), labels=list(cfg.task.labels),
                      template=plugins.template)
     plugins.head.load_tokenizer(ctx)
-    return cfg, ctx.tokenizer, plugins.head.encode(ctx, data.train)
+    return cfg, ctx.tokenizer, plugins.head.encode(ctx, data.train if split == "train" else data.eval)
 
 
 def assert_same_tokens(tokenizer, got: list[int], expected: list[int]) -> None:
@@ -234,6 +235,17 @@ def test_business_qa_renders_the_tutorials_tokens(tiny_model, tmp_path):
         expected = tokenizer(business_text(source["instruction"], source["response"]))["input_ids"]
         assert_same_tokens(tokenizer, row["input_ids"], expected)
         assert row["completion_mask"] == [1] * len(expected)
+
+
+def test_business_qa_answers_typed_questions_with_the_tutorials_prompt(tiny_model, tmp_path):
+    """The tutorial's side-by-side loop asks questions without answers: such eval rows are read
+    (not refused) and prompted with the training layout up to ``### Response:\n``."""
+    train = write_jsonl(tmp_path / "qa.jsonl", BUSINESS_ROWS)
+    questions = write_jsonl(tmp_path / "questions.jsonl", [{"instruction": "云雀盘的客服电话是多少？"}])
+    cfg, tokenizer, rows = encode_through("business-qa", tiny_model, train, f"data.eval_path={questions}", split="eval")
+    assert [r["answer"] for r in rows] == [None]
+    expected = tokenizer("<s>### Instruction:\n云雀盘的客服电话是多少？\n### Response:\n")["input_ids"]
+    assert_same_tokens(tokenizer, rows[0]["prompt_ids"], expected)
 
 
 CONVERSATION_ROWS = [
