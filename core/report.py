@@ -186,6 +186,11 @@ def _sample_table(predictions: dict[str, list[Prediction]], samples: int) -> lis
     return lines
 
 
+def _answer(value: Any) -> str:
+    # An empty answer is itself a finding (the model stopped at once); say so instead of a blank cell.
+    return "*(empty)*" if value is None or not str(value).strip() else _cell(value, UNSCORED_CELL)
+
+
 def _unscored_table(predictions: dict[str, list[Prediction]]) -> list[str]:
     """Rows without a reference answer: the base and the fine-tuned answer side by side (up to
     :data:`UNSCORED_LISTED`; predictions.jsonl has them all, ``"scored": false``)."""
@@ -196,8 +201,7 @@ def _unscored_table(predictions: dict[str, list[Prediction]]) -> list[str]:
              f"{len(rows)} eval rows have no reference answer: generated, not scored.", "",
              "| input | baseline | fine-tuned |", "|---|---|---|"]
     for pred, base_pred in rows[:UNSCORED_LISTED]:
-        lines.append(f"| {_cell(pred.input, UNSCORED_CELL)} | {_cell(base_pred, UNSCORED_CELL)} | "
-                     f"{_cell(pred.prediction, UNSCORED_CELL)} |")
+        lines.append(f"| {_cell(pred.input, UNSCORED_CELL)} | {_answer(base_pred)} | {_answer(pred.prediction)} |")
     if len(rows) > UNSCORED_LISTED:
         lines += ["", f"{len(rows) - UNSCORED_LISTED} more in predictions.jsonl (`\"scored\": false`)."]
     return lines

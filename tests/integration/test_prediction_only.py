@@ -91,6 +91,8 @@ def test_eval_set_without_any_reference_still_trains_and_reports_answers(tiny_mo
 
 
 def _cell(text: str) -> str:
+    if not text.strip():
+        return "*(empty)*"
     return str(text).replace("|", "\\|").replace("\n", " ")[:200]
 
 

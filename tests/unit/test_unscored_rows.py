@@ -99,6 +99,8 @@ def test_outputs_mark_unscored_rows_and_show_answers_side_by_side(tmp_path):
     assert "| input | baseline | fine-tuned |" in side
     assert "| What is 2+2? | base: What is 2+2? | answer to What is 2+2? |" in side
     assert "| Say hi | base: Say hi | answer to Say hi |" in side
+    predictions["finetuned"][1].prediction = " "
+    assert "| What is 2+2? | base: What is 2+2? | *(empty)* |" in render_report(results, {}, predictions, [])
     samples = report.split("## Sample predictions", 1)[1].split("## Answers without a reference")[0]
     assert "北京是哪国首都" in samples and "What is 2+2?" not in samples  # the scored rows only
 
