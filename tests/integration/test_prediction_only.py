@@ -144,7 +144,11 @@ def test_toolcall_row_without_output_is_answered_unscored(tiny_model, tmp_path):
     call = {"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周会"}}
     train = [{"instruct": f"开个周会{i}", "input": "", "output": call} for i in range(4)]
     eval_rows = [{"instruct": "开周会", "input": "", "output": call}, {"instruct": "帮我约个会", "input": ""}]
-    _, _, results, rows = cli_run(tmp_path, tiny_model, "toolcall", train, eval_rows)
+    # in-process (the command line is covered above): the toolcall format and the tool_call evaluator
+    train_file, eval_file = write_jsonl(tmp_path / "train.jsonl", train), write_jsonl(tmp_path / "eval.jsonl", eval_rows)
+    cfg = compose_config(["task=toolcall", *generation_overrides(tiny_model, train_file, eval_file), "train.epochs=1"])
+    results = run(cfg, tmp_path / "run")
+    rows = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert results["scoring"] == {"eval_rows": 2, "scored": 1, "unscored": 1}
     assert [(r["input"], r["scored"]) for r in rows[2:]] == [("开周会", True), ("帮我约个会", False)]
     assert results["details"]["finetuned"]["tool_call"]["counts"]["examples"] == 1
