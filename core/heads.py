@@ -7,6 +7,9 @@ and third-party heads may too. (Until issue 24 this module was ``plugins/lora.py
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from core.distributed import to_local_device
 from core.errors import PlugtuneError
 from core.kinds import RunContext
@@ -18,16 +21,24 @@ TARGET_PRESETS = {
     "all-linear": None,  # every linear layer of the decoder blocks, found on the model
 }
 
+log = logging.getLogger("plugtune")
+_REMOTE_CODE_LOGGED: set[str] = set()  # model folders whose trust_remote_code was logged
 
-def resolve_dtype(name: str):
+
+def resolve_dtype(name: str, precision="auto"):
     """``auto`` is bf16 on a GPU that supports it, fp16 on an older GPU, else fp32 (CPU bf16 is
-    slow without AMX). The weights that train stay in fp32 either way (keep_trainable_weights_fp32)."""
+    slow without AMX); on a GPU it follows ``train.precision`` when that is not auto (fp32: the
+    weights too, so nothing computes in less). The weights that train stay in fp32 either way
+    (keep_trainable_weights_fp32)."""
     import torch
 
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
+        if not torch.cuda.is_available():
+            return torch.float32
+        chosen = str(getattr(precision, "value", precision))
+        if chosen in ("fp32", "bf16", "fp16"):
+            return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[chosen]
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     dtype = getattr(torch, name, None)
     if not isinstance(dtype, torch.dtype):
         raise PlugtuneError(f"model.dtype: {name!r} is not a torch dtype; use auto, float32, bfloat16 or float16")
@@ -145,11 +156,41 @@ def quantization_kwargs(model_cfg) -> dict:
     )}
 
 
-def load_tokenizer(model_dir: str):
-    """Load the tokenizer; models without a pad token pad with their end-of-sequence token."""
+def trust_remote_code(ctx: RunContext) -> bool:
+    """``model.trust_remote_code`` for every ``from_pretrained`` of the run's model; when on, it
+    is logged once per model folder (the model's own Python code runs)."""
+    from omegaconf import OmegaConf
+
+    trusted = bool(OmegaConf.select(ctx.cfg, "model.trust_remote_code", default=False))  # older saved configs lack it
+    if trusted and str(ctx.model_dir) not in _REMOTE_CODE_LOGGED:
+        _REMOTE_CODE_LOGGED.add(str(ctx.model_dir))
+        log.warning("model %s: trust_remote_code=true: running the model's own code from %s",
+                    OmegaConf.select(ctx.cfg, "model.name", default="?"), ctx.model_dir)
+    return trusted
+
+
+@contextlib.contextmanager
+def remote_code_hint(model_dir, model_name=None):
+    """Turn transformers' refusal of a folder that ships its own code (``auto_map``) into one
+    line naming ``model.trust_remote_code``."""
+    try:
+        yield
+    except ValueError as exc:
+        if "trust_remote_code" not in str(exc):
+            raise
+        raise PlugtuneError(
+            f"{f'model {model_name}: ' if model_name else ''}{model_dir} ships its own model code, which runs only with "
+            f"model.trust_remote_code=true (set it only for weights you trust)"
+        ) from exc
+
+
+def load_tokenizer(model_dir: str, trust_remote_code: bool = False):
+    """Load the tokenizer; models without a pad token pad with their end-of-sequence token.
+    ``trust_remote_code``: ``model.trust_remote_code`` (see :func:`trust_remote_code`)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    with remote_code_hint(model_dir):
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

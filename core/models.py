@@ -219,9 +219,10 @@ def embedded_model_dir(model_cfg) -> Path:
         if parts:
             gguf_path = join_parts(parts, tmp / gguf_path.name, model_cfg.embedded_sha256)
         folder = gguf_path.parent
+        trusted = bool(model_cfg.get("trust_remote_code", False))  # model.trust_remote_code, as every load
         with gguf_parsed_once():
-            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name)
-            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name)
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_path.name, trust_remote_code=trusted)
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_path.name, trust_remote_code=trusted)
         if parts:  # the weights are in memory now; the joined file must not end up in the cache
             gguf_path.unlink()
         give_chat_layout(model_cfg, tokenizer, model)

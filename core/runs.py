@@ -26,21 +26,47 @@ def parse_key_values(argv: list[str], keys: tuple[str, ...], required: tuple[str
     return values
 
 
-def load_run(run_dir) -> tuple[RunContext, object]:
-    """The run's config as it ran, a RunContext for it and its task head (tokenizer loaded)."""
+def saved_config(run_dir):
+    """The config a run ran with (``RUN/.hydra/config.yaml``), or one line saying it is not a run."""
     from omegaconf import OmegaConf
 
     import core.config  # noqa: F401  (registers the plugtune_data resolver used in saved configs)
+
+    saved = Path(run_dir) / ".hydra" / "config.yaml"
+    if not saved.is_file():
+        raise PlugtuneError(f"run_dir: {run_dir} has no .hydra/config.yaml; pass the folder of a finished run")
+    return OmegaConf.load(saved)
+
+
+def run_labels(run_dir) -> list[str]:
+    """The labels a run trained with when its saved config names none (a classification run on
+    its own file takes them from the training file once it has read it): from ``results.json``'s
+    config, else from ``fingerprint.json`` (written when training starts, so a crashed run has it)."""
+    import json
+
+    run_dir = Path(run_dir)
+    try:
+        return list(json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["config"]["task"]["labels"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        return list(json.loads((run_dir / "fingerprint.json").read_text(encoding="utf-8"))["config"]["task.labels"] or [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def load_run(run_dir, adapter=None) -> tuple[RunContext, object]:
+    """The run's config as it ran, a RunContext for it and its task head (tokenizer loaded).
+    ``adapter``: the adapter folder to use instead of ``RUN/adapter`` (a kept checkpoint)."""
     from core.models import resolve_model_dir
     from core.registry import get_registry
 
     run_dir = Path(run_dir)
-    saved = run_dir / ".hydra" / "config.yaml"
-    if not saved.is_file():
-        raise PlugtuneError(f"run_dir: {run_dir} has no .hydra/config.yaml; pass the folder of a finished run")
-    if not (run_dir / "adapter" / "adapter_config.json").is_file():
+    cfg = saved_config(run_dir)
+    if adapter is None and not (run_dir / "adapter" / "adapter_config.json").is_file():
         raise PlugtuneError(f"run_dir: {run_dir} has no adapter/ (the run did not finish training)")
-    cfg = OmegaConf.load(saved)
+    if not cfg.task.labels:  # classification labels taken from the training file at run time
+        cfg.task.labels = run_labels(run_dir)
     registry = get_registry()
     ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels),
                      template=registry.get("prompt_template", cfg.task.prompt_template))
@@ -49,8 +75,9 @@ def load_run(run_dir) -> tuple[RunContext, object]:
     return ctx, head
 
 
-def load_with_adapter(ctx: RunContext, head):
-    """The base model with the run's adapter attached (not merged), in eval mode."""
+def load_with_adapter(ctx: RunContext, head, adapter=None):
+    """The base model with the run's adapter attached (not merged), in eval mode; ``adapter``: a
+    folder to take it from instead of ``RUN/adapter`` (a kept checkpoint)."""
     from peft import PeftModel
     from transformers import set_seed
 
@@ -58,7 +85,8 @@ def load_with_adapter(ctx: RunContext, head):
 
     set_seed(ctx.cfg.seed)  # a freshly initialised layer (seq_cls score) comes out as in the run
     base = head.load_base(ctx)
-    return to_local_device(PeftModel.from_pretrained(base, str(ctx.run_dir / "adapter")), ctx.cfg.model).eval()
+    adapter = adapter or ctx.run_dir / "adapter"
+    return to_local_device(PeftModel.from_pretrained(base, str(adapter)), ctx.cfg.model).eval()
 
 
 def exit_on_error(main):

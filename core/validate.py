@@ -25,6 +25,8 @@ SCHEDULERS = (
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "4bit", "8bit")
 LORA_BIASES = ("none", "all", "lora_only")
+STRATEGIES = ("steps", "epoch", "no")  # train.save_strategy / train.eval_strategy
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # train.precision
 
 # Keys that were accepted but read by nothing, removed from the schema: key -> what to do instead.
 REMOVED_KEYS = {
@@ -57,6 +59,11 @@ def _one_of(choices) -> Callable[[Any], bool]:
     return lambda value: str(value) in choices
 
 
+def _enum_of(choices) -> Callable[[Any], bool]:
+    """An enum setting (schema-typed configs hold the Enum, saved ones the string)."""
+    return lambda value: str(getattr(value, "value", value)) in choices
+
+
 # (key, test, what is allowed); keys are read with OmegaConf.select, so a node a config lacks is skipped.
 RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("train.lr", _positive, "must be > 0 (the peak learning rate, e.g. 2e-4)"),
@@ -69,6 +76,10 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("train.logging_steps", _count, "must be an integer >= 1"),
     ("train.save_steps", _optional_count, "must be null (no checkpoints) or an integer >= 1"),
     ("train.eval_steps", _optional_count, "must be null (off) or an integer >= 1"),
+    ("train.save_total_limit", _optional_count, "must be null (keep every checkpoint) or an integer >= 1"),
+    ("train.save_strategy", _enum_of(STRATEGIES), f"must be one of {', '.join(STRATEGIES)}"),
+    ("train.eval_strategy", _enum_of(STRATEGIES), f"must be one of {', '.join(STRATEGIES)}"),
+    ("train.precision", _enum_of(PRECISIONS), f"must be one of {', '.join(PRECISIONS)}"),
     ("train.threads", _optional_count, "must be null (one per core) or an integer >= 1"),
     ("train.scheduler", _one_of(SCHEDULERS), f"must be one of {', '.join(SCHEDULERS)}"),
     ("data.max_train_rows", _optional_count, "must be null (all rows) or an integer >= 1"),
@@ -124,10 +135,24 @@ def problems(cfg) -> list[str]:
     if not (_number(max_steps) and max_steps > 0) and not _positive(epochs):
         found.append(f"train.epochs={_show(epochs)}: must be > 0 (or set train.max_steps to a number of steps); "
                      "0 epochs would train nothing")
+    found.extend(_loss_scope_problems(cfg))
     return found
 
 
 _ABSENT = object()
+
+
+def _loss_scope_problems(cfg) -> list[str]:
+    """``train.loss_on=all`` trains the prompt's tokens too: only a causal_lm head has text to train."""
+    from omegaconf import OmegaConf
+
+    loss_on, head = OmegaConf.select(cfg, "train.loss_on"), OmegaConf.select(cfg, "task.head")
+    if str(getattr(loss_on, "value", loss_on)) != "all" or head is None or str(head) == "causal_lm":
+        return []
+    if str(head) == "seq_cls":
+        return ["train.loss_on=all: task.head=seq_cls predicts a label and has no text to train; "
+                "loss_on applies to causal_lm tasks only (drop train.loss_on=all)"]
+    return [f"train.loss_on=all: applies to causal_lm tasks only, not task.head={head} (drop train.loss_on=all)"]
 
 
 def check_values(cfg) -> None:
@@ -140,8 +165,10 @@ def check_values(cfg) -> None:
 
     if OmegaConf.select(cfg, "train") is not None:
         from core import speedups
+        from core.training import check_precision
 
         speedups.check(cfg)
+        check_precision(cfg)  # a precision this machine cannot run (fp16 without CUDA, ...)
 
 
 def check_overrides(args: list[str]) -> None:

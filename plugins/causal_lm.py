@@ -27,7 +27,7 @@ import logging
 from core import Example, PlugtuneError, Prediction, hookimpl, lookup
 from core.generation import generate
 from core.generation import settings as generation_settings
-from core.heads import LoraHead, load_tokenizer, quantization_kwargs, resolve_dtype
+from core.heads import LoraHead, load_tokenizer, quantization_kwargs, remote_code_hint, resolve_dtype, trust_remote_code
 from core.kinds import RunContext
 
 log = logging.getLogger("plugtune")
@@ -73,7 +73,7 @@ class CausalLmHead(LoraHead):
     task_type = "CAUSAL_LM"
 
     def load_tokenizer(self, ctx: RunContext) -> None:
-        ctx.tokenizer = load_tokenizer(ctx.model_dir)
+        ctx.tokenizer = load_tokenizer(ctx.model_dir, trust_remote_code=trust_remote_code(ctx))
 
     def load_base(self, ctx: RunContext):
         """The base model without LoRA (export, chat)."""
@@ -81,9 +81,11 @@ class CausalLmHead(LoraHead):
 
         if ctx.tokenizer is None:
             self.load_tokenizer(ctx)
-        model = AutoModelForCausalLM.from_pretrained(
-            ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype), **quantization_kwargs(ctx.cfg.model)
-        )
+        with remote_code_hint(ctx.model_dir, ctx.cfg.model.name):
+            model = AutoModelForCausalLM.from_pretrained(
+                ctx.model_dir, dtype=resolve_dtype(ctx.cfg.model.dtype, ctx.cfg.train.get("precision", "auto")),
+                trust_remote_code=trust_remote_code(ctx), **quantization_kwargs(ctx.cfg.model),
+            )
         model.config.pad_token_id = ctx.tokenizer.pad_token_id
         return model
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 
 from core import Example, Prediction, hookimpl, lookup, speedups
-from core.heads import LoraHead, load_tokenizer, quantization_kwargs, resolve_dtype
+from core.heads import LoraHead, load_tokenizer, quantization_kwargs, remote_code_hint, resolve_dtype, trust_remote_code
 from core.kinds import RunContext
 from core.progress import progress
 
 
 def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype="auto", **load_kwargs):
-    """Load the base model with a classification layer sized for ``labels`` (``load_kwargs`` go
-    to ``from_pretrained``, e.g. a quantization config)."""
+    """Load the base model with a classification layer sized for ``labels`` (``dtype``: a
+    ``model.dtype`` name or a torch dtype; ``load_kwargs`` go to ``from_pretrained``, e.g. a
+    quantization config or ``trust_remote_code``)."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -29,7 +30,7 @@ def load_classifier(model_dir: str, labels: list[str], pad_token_id: int, dtype=
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
-            dtype=resolve_dtype(dtype),
+            dtype=dtype if not isinstance(dtype, str) else resolve_dtype(dtype),
             **load_kwargs,
         )
     finally:
@@ -45,7 +46,7 @@ class SeqClsHead(LoraHead):
     task_type = "SEQ_CLS"
 
     def load_tokenizer(self, ctx: RunContext) -> None:
-        ctx.tokenizer = load_tokenizer(ctx.model_dir)
+        ctx.tokenizer = load_tokenizer(ctx.model_dir, trust_remote_code=trust_remote_code(ctx))
         # The head reads the last token, so an over-long input loses its start, not the end of
         # the message and the input_format cue after it.
         ctx.tokenizer.truncation_side = "left"
@@ -59,10 +60,12 @@ class SeqClsHead(LoraHead):
 
         if ctx.tokenizer is None:
             self.load_tokenizer(ctx)
-        model = load_classifier(
-            ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, ctx.cfg.model.dtype,
-            **quantization_kwargs(ctx.cfg.model),
-        )
+        dtype = resolve_dtype(ctx.cfg.model.dtype, ctx.cfg.train.get("precision", "auto"))  # older saved configs lack it
+        with remote_code_hint(ctx.model_dir, ctx.cfg.model.name):
+            model = load_classifier(
+                ctx.model_dir, ctx.labels, ctx.tokenizer.pad_token_id, dtype,
+                trust_remote_code=trust_remote_code(ctx), **quantization_kwargs(ctx.cfg.model),
+            )
         speedups.prepare_model(model, ctx.cfg)  # pooled_top_mlp
         # W1 re-initialises the head: an untrained head is the honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)

@@ -7,7 +7,8 @@ exactly what the template marked, for single-turn and multi-turn data alike.
 ``train.packing=true`` packs short rows into ``task.max_length`` blocks (TRL's best-fit
 decreasing). That is only safe where the attention kernel keeps packed rows apart (flash
 attention); elsewhere rows would attend to each other, so it is refused with a clear message.
-``train.eval_steps=N`` logs the eval split's loss every N steps (shown on the loss curve).
+``train.eval_strategy`` (steps or epoch; ``train.eval_steps=N`` alone: every N steps) logs the
+eval split's loss on its rows with answer tokens (``eval_loss`` in train_log.json).
 
 The loss is TRL's next-token cross-entropy over the labelled tokens; the speed-ups of
 ``core.speedups`` apply as ``train.speedups`` says (``answer_logits`` computes that loss with the
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from core import PlugtuneError, hookimpl, speedups
 from core.kinds import RunContext, TrainResult
-from core.training import run_training, training_kwargs
+from core.training import run_training, scored_eval_rows, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
@@ -50,10 +51,7 @@ def sft_config(ctx: RunContext, output_dir: str, with_eval: bool):
     from trl import SFTConfig
 
     train = ctx.cfg.train
-    kwargs = training_kwargs(ctx, output_dir)
-    if with_eval:
-        kwargs.update(eval_strategy="steps", eval_steps=train.eval_steps, prediction_loss_only=True,
-                      per_device_eval_batch_size=train.eval_batch_size)
+    kwargs = training_kwargs(ctx, output_dir, with_eval)
     return SFTConfig(
         **kwargs,
         max_length=ctx.cfg.task.max_length,  # rows are already cut to this; packing block size
@@ -69,12 +67,12 @@ class SftTrainer:
         from trl import SFTTrainer
 
         check_packing(ctx, model)
-        with_eval = bool(ctx.cfg.train.eval_steps) and eval_dataset is not None
+        eval_rows = scored_eval_rows(ctx, eval_dataset, lambda row: any(row["completion_mask"]))
         trainer = speedups.trainer_class(SFTTrainer)(
             model=model,
-            args=sft_config(ctx, str(ctx.run_dir / "checkpoints"), with_eval),
+            args=sft_config(ctx, str(ctx.run_dir / "checkpoints"), bool(eval_rows)),
             train_dataset=to_dataset(train_dataset),
-            eval_dataset=to_dataset(eval_dataset) if with_eval else None,
+            eval_dataset=to_dataset(eval_rows) if eval_rows else None,
             processing_class=ctx.tokenizer,
         )
         speedups.configure(trainer, ctx.cfg)
@@ -82,7 +80,8 @@ class SftTrainer:
 
     def train(self, ctx: RunContext, model, head, train_dataset, eval_dataset=None) -> TrainResult:
         trainer = self.build(ctx, model, head, train_dataset, eval_dataset)
-        return run_training(trainer, trainer.train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from)
+        return run_training(trainer, trainer.train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from,
+                            keep_checkpoints=bool(ctx.cfg.train.keep_checkpoints))
 
 
 @hookimpl

@@ -61,7 +61,9 @@ def test_seq_cls_adapter_exports_too(tiny_model, tiny_data, tmp_path):
     ctx, head = load_run(run_dir)
     batch = AutoTokenizer.from_pretrained(out)(["卡丢了\nIntent:", "查余额\nIntent:"], return_tensors="pt", padding=True)
     merged = AutoModelForSequenceClassification.from_pretrained(out).eval()
-    assert merged.config.id2label[0] == "fraud_risk"
+    # The run's labels (taken from the training file, in results.json), not an unnamed classifier.
+    labels = json.loads((run_dir / "results.json").read_text())["config"]["task"]["labels"]
+    assert len(labels) == 5 and merged.config.id2label == dict(enumerate(labels))
     with torch.no_grad():
         assert torch.allclose(merged(**batch).logits, load_with_adapter(ctx, head)(**batch).logits, atol=1e-5)
 
