@@ -159,3 +159,16 @@ def test_a_run_killed_after_an_epoch_checkpoint_resumes_from_it(tiny_model, tiny
     assert resumed["train"]["resumed_from"].endswith("checkpoint-5")
     assert resumed["train"]["examples_this_process"] == 40
     assert resumed["metrics"] == whole["metrics"]
+
+
+def test_fp16_without_cuda_is_refused_on_the_command_line_before_anything_loads(tiny_model, tiny_data, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: fp16 runs here")
+    result = run_cli("core", *tiny_overrides(tiny_model, *tiny_data), "train.precision=fp16",
+                     f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: train.precision=fp16: needs a CUDA GPU; this machine has none (use train.precision=fp32 or auto)")
+    assert not (tmp_path / "run" / "fingerprint.json").exists()  # refused before training set anything up
