@@ -178,7 +178,9 @@ class ChatTemplate:
         text = self._render(tokenizer, messages, tools)
         self._check_tools_rendered(example, tokenizer, messages, tools, text)
         assistant_turns = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
-        if not assistant_turns:  # nothing to learn or compare: a prompt for generation only
+        if not assistant_turns or messages[-1]["role"] == "user":
+            # No answer to learn or compare (a question typed for the comparison, or a dialogue
+            # that ends on the user): the whole dialogue is the prompt, for generation only.
             prompt = self._render(tokenizer, messages, tools, generation_prompt=True)
             return RenderedPrompt(prompt=prompt, answer=None)
         spans = []

@@ -126,6 +126,9 @@ class TurnTemplate:
             role, content = message["role"], message.get("content") or ""
             if role == "system":
                 system = content
+            elif role == "user" and turns and turns[-1][2] is None:
+                # Two user turns in a row (a message sent in two parts): one instruction.
+                turns[-1] = (turns[-1][0] + "\n" + content, "", None)
             elif role == "user":
                 turns.append((content, "", None))
             elif role == "assistant" and turns and turns[-1][2] is None:
@@ -189,11 +192,13 @@ PLAIN = TurnTemplate(
     system="{system}\n",
     separator="\n",
 )
-# W5 (business Q&A): ``<s>`` and ``</s>`` are literal text, as the tutorial's script writes them.
+# The business Q&A tutorial's layout: ``<s>`` and ``</s>`` are literal text, as its script writes
+# them, and it lays out no system prompt (a row's system text is not shown to the model).
 INSTRUCTION_RESPONSE = TurnTemplate(
     name="instruction_response",
     prompt="<s>### Instruction:\n{instruction}{input_block}\n### Response:\n",
     input_block="\n{input}",
+    system="",
     answer_suffix="</s>",
     separator="",
 )
