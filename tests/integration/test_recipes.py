@@ -71,6 +71,22 @@ def test_recipe_trains_on_its_shipped_data(recipe, tiny_model, tmp_path):
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
 
 
+def test_toolcall_recipe_keeps_checkpoints_to_merge(tiny_model, tmp_path):
+    """The tool-call tutorial merges an earlier checkpoint (checkpoint-100): the recipe keeps its
+    checkpoints after the run, and ``core.export checkpoint=N`` merges one."""
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "core", "recipe=toolcall-json", "model.source=local", f"model.path={tiny_model}",
+        "train.max_steps=2", "train.save_steps=1", "train.batch_size=2", "train.grad_accum=1",
+        "data.max_train_rows=4", "data.max_eval_rows=2", "generation.max_new_tokens=4", f"hydra.run.dir={run_dir}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "checkpoints").is_dir()
+    exported = run_cli("core.export", f"run_dir={run_dir}", "checkpoint=1")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert (run_dir / "merged-checkpoint-1" / "config.json").is_file()
+
+
 # --- the tutorials' literal layouts -----------------------------------------------------------------
 
 
