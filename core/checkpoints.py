@@ -80,6 +80,10 @@ def _sha256(path) -> str | None:
 
 def fingerprint(cfg) -> dict:
     """What a checkpoint was made with: ``{"config": {dotted key: value}, "data": {key: sha256}}``."""
+    from core.shipped_data import resolve_data_paths
+
+    cfg = cfg.copy()
+    resolve_data_paths(cfg, quiet=True)  # the files a run reads, whether or not the pipeline resolved them yet
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     container.pop("hydra", None)
     flat = _flatten(container)
@@ -211,11 +215,15 @@ def resume_or_start(cfg, run_dir: Path, main_process: bool = True) -> Path | Non
     run_dir = Path(run_dir)
     check_not_finished(cfg, run_dir)
     current = fingerprint(cfg)
-    checkpoint = find_resume_checkpoint(cfg, run_dir, current)
+    # overwrite=true on a finished run: checkpoints it kept (train.keep_checkpoints) are the old
+    # run's finished training, not a crash to continue from.
+    replacing = (run_dir / RESULTS_FILE).is_file()
+    checkpoint = None if replacing else find_resume_checkpoint(cfg, run_dir, current)
     if main_process:
         (run_dir / RESULTS_FILE).unlink(missing_ok=True)  # overwrite=true: the old result cannot outlive this run
-        if cfg.train.resume is False and (run_dir / CHECKPOINT_DIR).exists():
-            log.info("train.resume=false: removing the checkpoints in %s and starting over", run_dir)
+        if (cfg.train.resume is False or replacing) and (run_dir / CHECKPOINT_DIR).exists():
+            why = "overwrite=true replaces a finished run" if replacing else "train.resume=false"
+            log.info("%s: removing the checkpoints in %s and starting over", why, run_dir)
             shutil.rmtree(run_dir / CHECKPOINT_DIR)
         write_json_atomic(run_dir / FINGERPRINT_FILE, current)
     return checkpoint

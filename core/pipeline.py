@@ -31,6 +31,7 @@ from core.shipped_data import resolve_data_paths
 from core.validate import check_values
 
 log = logging.getLogger("plugtune")
+RESOLVED_CONFIG = "config.yaml"  # the config as the run used it (.hydra/config.yaml: as composed)
 
 
 @dataclasses.dataclass
@@ -117,16 +118,20 @@ def run(cfg, run_dir: Path) -> dict | None:
     if is_main_process():
         hook.on_run_start(cfg=cfg, run_dir=run_dir)
 
+    # Refuses a finished run (without overwrite=true) and another run's checkpoints; records
+    # fingerprint.json. Before the data loads: the fingerprint holds task.labels as the user set
+    # them, as the command-line check before the run sees them, not the training file's.
+    resume_from = resume_or_start(cfg, run_dir, main_process=is_main_process())
     data = load_data(cfg, plugins.data_format)
     log.info("data: %d train rows, %d eval rows", len(data.train), len(data.eval))
+    if is_main_process():  # what core.export / core.chat reopen: files, shipped settings and labels filled in
+        write_text_atomic(run_dir / RESOLVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     model_dir = resolve_model_dir(cfg.model)
 
     from transformers import set_seed
 
     configure_threads(cfg)
     set_seed(cfg.seed)
-    # refuses a finished run (without overwrite=true) and another run's checkpoints; records fingerprint.json
-    resume_from = resume_or_start(cfg, run_dir, main_process=is_main_process())
     remaining = remaining_fraction(resume_from)  # read now: the checkpoints go once the adapter is saved
     if resume_from is not None:
         log.info("resuming training from %s", resume_from)

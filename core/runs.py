@@ -27,30 +27,37 @@ def parse_key_values(argv: list[str], keys: tuple[str, ...], required: tuple[str
 
 
 def saved_config(run_dir):
-    """The config a run ran with (``RUN/.hydra/config.yaml``), or one line saying it is not a run."""
+    """The config a run ran with: ``RUN/config.yaml`` (written once its data is read: files,
+    shipped-data settings and labels filled in), else ``RUN/.hydra/config.yaml`` as composed
+    (a run from before that file, or one that stopped earlier) with its files resolved."""
     from omegaconf import OmegaConf
 
     import core.config  # noqa: F401  (registers the plugtune_data resolver used in saved configs)
+    from core.shipped_data import resolve_data_paths
 
-    saved = Path(run_dir) / ".hydra" / "config.yaml"
+    run_dir = Path(run_dir)
+    resolved = run_dir / "config.yaml"
+    if resolved.is_file():
+        return OmegaConf.load(resolved)
+    saved = run_dir / ".hydra" / "config.yaml"
     if not saved.is_file():
         raise PlugtuneError(f"run_dir: {run_dir} has no .hydra/config.yaml; pass the folder of a finished run")
-    return OmegaConf.load(saved)
+    cfg = OmegaConf.load(saved)
+    if "train_path" in cfg.get("data", {}):
+        resolve_data_paths(cfg, quiet=True)
+    if not cfg.task.get("labels"):  # classification labels taken from the training file at run time
+        cfg.task.labels = run_labels(run_dir)
+    return cfg
 
 
 def run_labels(run_dir) -> list[str]:
-    """The labels a run trained with when its saved config names none (a classification run on
-    its own file takes them from the training file once it has read it): from ``results.json``'s
-    config, else from ``fingerprint.json`` (written when training starts, so a crashed run has it)."""
+    """The labels a run trained with when its composed config names none (a classification run
+    on its own file takes them from the training file once it has read it): from
+    ``results.json``'s config, else none."""
     import json
 
-    run_dir = Path(run_dir)
     try:
-        return list(json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["config"]["task"]["labels"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        return list(json.loads((run_dir / "fingerprint.json").read_text(encoding="utf-8"))["config"]["task.labels"] or [])
+        return list(json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))["config"]["task"]["labels"])
     except (OSError, ValueError, KeyError, TypeError):
         return []
 
@@ -65,8 +72,6 @@ def load_run(run_dir, adapter=None) -> tuple[RunContext, object]:
     cfg = saved_config(run_dir)
     if adapter is None and not (run_dir / "adapter" / "adapter_config.json").is_file():
         raise PlugtuneError(f"run_dir: {run_dir} has no adapter/ (the run did not finish training)")
-    if not cfg.task.labels:  # classification labels taken from the training file at run time
-        cfg.task.labels = run_labels(run_dir)
     registry = get_registry()
     ctx = RunContext(cfg=cfg, run_dir=run_dir, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels),
                      template=registry.get("prompt_template", cfg.task.prompt_template))

@@ -36,8 +36,9 @@ def uses_shipped_data(cfg) -> bool:
     return bool(shipped.get("train_path")) and paths == [str(shipped.get("train_path"))]
 
 
-def resolve_data_paths(cfg) -> None:
-    """Fill ``data.train_path``/``eval_path`` and the shipped-data settings into ``cfg`` in place.
+def resolve_data_paths(cfg, quiet: bool = False) -> None:
+    """Fill ``data.train_path``/``eval_path`` and the shipped-data settings into ``cfg`` in place
+    (``quiet``: without the log lines, for checks that resolve a copy).
 
     Idempotent: a config already resolved is left as it is."""
     data, task = cfg.data, cfg.task
@@ -63,11 +64,12 @@ def resolve_data_paths(cfg) -> None:
         if not task.get("labels") and shipped.get("labels"):
             task.labels = list(shipped.labels)
             filled.append("labels")
-        if filled:
+        if filled and not quiet:
             log.info("data: the %s task's shipped example set (%s, scored on %s)", task.name, data.train_path, data.eval_path)
     if data.eval_path is None:
         data.eval_path = training_paths(data.train_path)[0]
-        log.warning(
-            "data.eval_path is not set: scoring on the training file %s (this measures recall, not "
-            "generalisation); set data.eval_path=FILE to score on held-out rows", data.eval_path,
-        )
+        if not quiet:
+            log.warning(
+                "data.eval_path is not set: scoring on the training file %s (this measures recall, not "
+                "generalisation); set data.eval_path=FILE to score on held-out rows", data.eval_path,
+            )

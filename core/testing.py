@@ -146,6 +146,7 @@ def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
         f"model.path={tiny_model}",
         f"data.train_path={train}",
         f"data.eval_path={eval_}",
+        f"task.labels=[{','.join(INTENT_LABELS)}]",  # named, as a user would: fixed label ids
         "train.epochs=2",
         "train.lr=5e-3",
         "train.batch_size=8",

@@ -48,3 +48,30 @@ def test_resume_true_finds_the_unfinished_sibling_run_with_the_same_overrides(tm
     record_overrides(current, ["task=intent", "train.lr=2e-3", "train.resume=true"])
     with pytest.raises(PlugtuneError, match="train.resume=true: no unfinished run"):
         find_resume_checkpoint(cfg, current)
+
+
+def test_the_fingerprint_is_the_same_before_and_after_the_files_are_resolved(tmp_path):
+    """The command-line check (before the run) sees the composed config; the pipeline records the
+    fingerprint once data.train_path and the shipped settings are filled in: they must agree."""
+    from core.checkpoints import differences, fingerprint
+    from core.shipped_data import resolve_data_paths
+    from core.testing import write_intent_rows
+
+    for overrides in (["task=qa"], [f"data.train_path={write_intent_rows(tmp_path / 't.jsonl', [('a', 'x')])}"]):
+        composed = compose_config(overrides)
+        resolved = compose_config(overrides)
+        resolve_data_paths(resolved)
+        assert differences(fingerprint(composed), fingerprint(resolved)) == []
+        assert fingerprint(composed)["data"]["data.train_path"]  # the file's content is hashed
+
+
+def test_overwriting_a_finished_run_does_not_resume_from_its_kept_checkpoints(tmp_path):
+    """train.keep_checkpoints=true leaves the finished run's checkpoints: overwrite=true replaces
+    the run, so they are removed and training starts over (it 'resumed' at the last step before)."""
+    from core.checkpoints import resume_or_start
+
+    cfg = compose_config(["overwrite=true", "train.keep_checkpoints=true"])
+    make_checkpoint(tmp_path, 10)
+    (tmp_path / "results.json").write_text("{}")
+    assert resume_or_start(cfg, tmp_path) is None
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "results.json").exists()

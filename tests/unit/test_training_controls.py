@@ -217,20 +217,29 @@ def test_export_of_a_run_that_kept_no_checkpoints_says_how_to_keep_them(tmp_path
         "train with train.keep_checkpoints=true to keep them")
 
 
-def test_a_run_without_labels_in_its_saved_config_gets_those_it_trained_with(tmp_path):
+def test_a_reopened_run_gets_the_labels_and_files_it_ran_with(tmp_path):
     """Classification on an own file takes its labels from the file at run time, after Hydra
-    saved the config: export and chat read them from results.json, or fingerprint.json for a run
-    that did not finish. Fails before the change: load_run built a classifier with no labels."""
+    saved the composed config: the run's config.yaml (written once the data is read) has them;
+    a run without one gets them from results.json, and its files resolved as the run resolved them."""
     import json
 
-    from core.runs import run_labels
+    from omegaconf import OmegaConf
+
+    from core.runs import run_labels, saved_config
 
     run_dir = fake_run(tmp_path / "run", [4])
     assert run_labels(run_dir) == []
-    (run_dir / "fingerprint.json").write_text(json.dumps({"config": {"task.labels": ["a", "b"]}, "data": {}}))
-    assert run_labels(run_dir) == ["a", "b"]
     (run_dir / "results.json").write_text(json.dumps({"config": {"task": {"labels": ["b", "c", "d"]}}}))
     assert run_labels(run_dir) == ["b", "c", "d"]
+    composed = compose_config(["task=qa"])
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(composed))
+    cfg = saved_config(run_dir)
+    assert cfg.data.train_path.endswith("qa/train.json") and cfg.task.system_prompt  # the shipped set's
+    assert list(cfg.task.labels) == ["b", "c", "d"]
+    composed.task.labels = ["x"]
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(composed))
+    assert list(saved_config(run_dir).task.labels) == ["x"]
 
 
 @pytest.mark.parametrize("precision,expected", [("auto", "bfloat16"), ("fp32", "float32"), ("bf16", "bfloat16"),
