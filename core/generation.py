@@ -150,13 +150,16 @@ def _sampling_processors(config, rows: list[int]):
     return processors
 
 
-def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 8, desc: str = "generate") -> list[str]:
+def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 8, desc: str = "generate",
+             stop_strings: list[str] | None = None) -> list[str]:
     """Answers to the tokenised ``prompts`` (token id lists), in the input order.
 
     ``gen`` is :func:`settings` of the run config (an int is read as greedy decoding of at most
     that many new tokens, the older signature). Prompts are batched by length, left padded, with
     a progress bar; each answer is cut at the first stop token (:func:`stop_token_ids`) and decoded
-    without special tokens. Sampling is seeded per prompt (see the module docstring).
+    without special tokens. ``stop_strings``: text that ends an answer too (a template whose
+    answers end in literal text such as ``</s>`` rather than a special token); generation stops
+    there and the answer is cut before it. Sampling is seeded per prompt (see the module docstring).
     """
     import torch
 
@@ -168,10 +171,15 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
         gen = OmegaConf.structured(GenerationConfig(max_new_tokens=gen))
     stops = stop_token_ids(tokenizer, model)
     config = generation_config(gen, stops, tokenizer.pad_token_id)
+    stop_strings = [text for text in (stop_strings or []) if text]
+    if stop_strings:
+        config.stop_strings = stop_strings
     seed = gen.seed if gen.seed is not None else _schema_seed()
     if config.do_sample:
         _warn_sampling(gen)
         sampled, config = config, generation_config(_greedy(gen), stops, tokenizer.pad_token_id)
+        if stop_strings:
+            config.stop_strings = stop_strings
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     answers: dict[int, str] = {}
     device = next(model.parameters()).device
@@ -183,7 +191,7 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
             # Left padding: every prompt ends where generation starts.
             ids = [[tokenizer.pad_token_id] * (width - len(prompts[i])) + prompts[i] for i in idx]
             mask = [[0] * (width - len(prompts[i])) + [1] * len(prompts[i]) for i in idx]
-            extra = {}
+            extra = {"tokenizer": tokenizer} if stop_strings else {}  # transformers matches stop strings with it
             if gen.do_sample:
                 extra["logits_processor"] = _sampling_processors(sampled, [row_seed(seed, i) for i in idx])
             output = model.generate(
@@ -194,7 +202,10 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
             )
             for i, row in zip(idx, output[:, width:].tolist()):
                 cut = next((k for k, token in enumerate(row) if token in stops), len(row))
-                answers[i] = tokenizer.decode(row[:cut], skip_special_tokens=True).strip()
+                answer = tokenizer.decode(row[:cut], skip_special_tokens=True)
+                for text in stop_strings:
+                    answer = answer.split(text, 1)[0]
+                answers[i] = answer.strip()
             bar.update(len(idx))
     return [answers[i] for i in range(len(prompts))]
 

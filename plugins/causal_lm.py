@@ -69,6 +69,14 @@ def last_user_text(example: Example) -> str:
     return ""
 
 
+def answer_stop_text(template, tokenizer, task_cfg) -> list[str]:
+    """Literal text the template ends every answer with (``</s>`` written out, as the business
+    Q&A layout does), which the end-of-sequence token does not cover: generation stops there too."""
+    stop_text = getattr(template, "stop_text", None)
+    text = stop_text(tokenizer, task_cfg) if callable(stop_text) else None
+    return [text] if text else []
+
+
 class CausalLmHead(LoraHead):
     task_type = "CAUSAL_LM"
 
@@ -158,6 +166,7 @@ class CausalLmHead(LoraHead):
         answers = generate(
             model, ctx.tokenizer, [r["prompt_ids"] for r in encoded], generation_settings(ctx.cfg),
             ctx.cfg.train.eval_batch_size, desc=f"generate {model_name}",
+            stop_strings=answer_stop_text(ctx.template, ctx.tokenizer, ctx.cfg.task),
         )
         return [
             Prediction(model=model_name, input=r["input"], reference=r["answer"], prediction=answer,

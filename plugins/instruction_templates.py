@@ -109,6 +109,15 @@ class TurnTemplate:
             if problem:
                 raise PlugtuneError(f"prompt template {self.name!r}: {problem}")
 
+    def stop_text(self, tokenizer, task_cfg=None) -> str | None:
+        """The answer suffix when it is literal text rather than the end-of-sequence token (which
+        generation stops at anyway): ``</s>`` written out in a layout. None otherwise."""
+        eos = getattr(tokenizer, "eos_token", None) or ""
+        suffix = self._format(self.answer_suffix, self.name, eos=eos).strip()
+        if not suffix or suffix == eos or suffix in (getattr(tokenizer, "all_special_tokens", None) or []):
+            return None
+        return suffix
+
     def _format(self, pattern: str, source: str, **values) -> str:
         try:
             return _SAFE_FORMATTER.vformat(pattern, (), values)
@@ -301,13 +310,21 @@ class FileTemplate:
     def __init__(self):
         self._loaded: dict[str, object] = {}
 
-    def render(self, example: Example, tokenizer, task_cfg) -> RenderedPrompt:
+    def _template(self, task_cfg):
         path = task_cfg.get("template_file")
         if not path:
             raise PlugtuneError("task.prompt_template=file needs task.template_file=PATH.yaml")
         if path not in self._loaded:
             self._loaded[path] = load_template_file(path)
-        template = self._loaded[path]
+        return self._loaded[path]
+
+    def stop_text(self, tokenizer, task_cfg) -> str | None:
+        """The file layout's literal answer suffix (see ``TurnTemplate.stop_text``)."""
+        template = self._template(task_cfg)
+        return template.stop_text(tokenizer, task_cfg) if isinstance(template, TurnTemplate) else None
+
+    def render(self, example: Example, tokenizer, task_cfg) -> RenderedPrompt:
+        template, path = self._template(task_cfg), task_cfg.get("template_file")
         if isinstance(template, TurnTemplate):
             return template.render(example, tokenizer, task_cfg)
         import jinja2
