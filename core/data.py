@@ -105,8 +105,8 @@ def describe_dropped(dropped: dict[str, int], labels: list[str]) -> str:
 
 
 def keep_known_labels(examples: list[Example], labels: list[str]) -> tuple[list[Example], dict[str, int]]:
-    """Drop rows whose label is not in ``labels`` (W1 behaviour) and count them per label; rows
-    without a label stay (they are counted as rows without an answer)."""
+    """Drop rows whose label is not in ``labels`` (as the intent-classification tutorial does) and
+    count them per label; rows without a label stay (they are counted as rows without an answer)."""
     known = set(labels)
     kept = [ex for ex in examples if ex.label is None or ex.label in known]
     dropped = Counter(ex.label for ex in examples if ex.label is not None and ex.label not in known)

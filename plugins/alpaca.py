@@ -1,4 +1,5 @@
-"""``alpaca`` data format: instruction-tuning rows (workflows W2, W3, W4, W5).
+"""``alpaca`` data format: instruction-tuning rows (the alpaca Q&A, CSV-export,
+tool-call and business Q&A tutorials).
 
 Reads a JSON array, JSON Lines, or CSV with a header row (its delimiter, ``,`` ``;`` tab or ``|``,
 sniffed from the header); one row per example::
@@ -16,31 +17,34 @@ read from the first of ``instruct``, ``question``, ``prompt``, ``query`` that th
 missing ``output`` from ``response``, ``answer``, ``completion`` (logged once per file).
 
 ``data.instruction=TEXT`` gives every row without an instruction (no such column, null, or blank)
-that one instruction, e.g. W3's fixed task in front of every CSV row: a CSV ``input,output`` reads
-as ``### Instruction: TEXT`` / ``### Input: <input>``. Rows with their own instruction keep it.
+that one instruction, e.g. the CSV-export tutorial's fixed task in front of every CSV row: a CSV
+``input,output`` reads as ``### Instruction: TEXT`` / ``### Input: <input>``. Rows with their own
+instruction keep it.
 To put a question column under one fixed instruction, map it to the input:
 ``'data.columns={input: question}' data.instruction='Answer the customer.'``.
 
 A row without ``output`` (no such column, null, or an empty cell) has no reference answer: it is
 a prompt, its messages end on the user turn. In an eval file its answer is generated and written
-(``predictions.jsonl``, the report) and left unscored (W2's hand-typed questions); in a training
-file it trains nothing, so it is left out and counted (one log line, ``results.json``). An output
-of only spaces is still an error (a blank answer is a data mistake, not a question).
+(``predictions.jsonl``, the report) and left unscored (the alpaca Q&A tutorial's hand-typed
+questions); in a training file it trains nothing, so it is left out and counted (one log line,
+``results.json``). An output of only spaces is still an error (a blank answer is a data mistake,
+not a question).
 
-``output`` may be a JSON object or list (W4 tool calls); it is trained as compact JSON with
-non-ASCII text kept (``{"tool_name":"INSTANT_MEETING"}``). Numbers become strings. ``history``
-may also be a CSV cell holding the list as JSON text.
+``output`` may be a JSON object or list (the tool-call tutorial's calls); it is trained as
+compact JSON with non-ASCII text kept (``{"tool_name":"INSTANT_MEETING"}``). Numbers become
+strings. ``history`` may also be a CSV cell holding the list as JSON text.
 
 Each row becomes the messages [system] + one user/assistant pair per history item + a user turn
 (the instruction, then a blank line and the input when there is one) + the assistant's output.
 ``Example.fields`` keeps ``instruction``, ``input`` and ``output`` apart for the ``alpaca`` and
 ``plain`` prompt templates, which lay them out as ``### Instruction`` / ``### Input``.
 
-``data.clean=true`` (W3: CSV exported from a database or Excel) cleans every text cell: HTML
-tags removed (``<br>`` and ``</p>`` become line breaks), entities such as ``&nbsp;`` decoded,
-runs of spaces and tabs collapsed to one space, three or more line breaks collapsed to two,
-ends stripped. Rows whose instruction or output is then empty are dropped and counted as
-skipped rows. Without ``clean`` text is kept as written and an empty required field is an error.
+``data.clean=true`` (the CSV-export tutorial's CSV exported from a database or Excel) cleans
+every text cell: HTML tags removed (``<br>`` and ``</p>`` become line breaks), entities such as
+``&nbsp;`` decoded, runs of spaces and tabs collapsed to one space, three or more line breaks
+collapsed to two, ends stripped. Rows whose instruction or output is then empty are dropped and
+counted as skipped rows. Without ``clean`` text is kept as written and an empty required field is
+an error.
 
 A bad row stops the read with ``file:line: reason``; ``data.on_error=skip`` skips and counts it
 instead. With ``skip`` an unreadable JSON Lines line is skipped too, but broken JSON-array or

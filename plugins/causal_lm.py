@@ -7,7 +7,8 @@ exactly the answers and their end-of-turn markers, the generation prompt's ids a
 training ids, and the first answer token carries a label whatever the template's last prompt
 character is (``plain``'s prompt ends in a space, which whole-text tokenisation merged into the
 first answer token, leaving it out of the loss). ``train.loss_on=all`` marks every token of the
-rendered text instead, prompt included (the whole-text recipes: W3's TRL script, W5).
+rendered text instead, prompt included (the whole-text recipes: the CSV-export tutorial's TRL
+script, the business Q&A tutorial).
 
 Rows longer than ``task.max_length`` keep their start and are counted as truncated; a row whose
 answer is cut away entirely trains nothing (whatever ``train.loss_on``): it is marked

@@ -5,7 +5,7 @@ Each user turn is laid out with a format string, its answer follows, then ``answ
 (the end-of-sequence token by default, so the model learns to stop). Multi-turn examples repeat
 the layout per turn, joined by ``separator``; every answer plus its suffix is trained.
 
-``alpaca`` (W3)::
+``alpaca`` (the CSV-export tutorial)::
 
     ### Instruction:
     {instruction}
@@ -16,9 +16,11 @@ the layout per turn, joined by ``separator``; every answer plus its suffix is tr
     ### Response:
     {answer}</s>
 
-``plain`` (W2): ``Instruction: {instruction}\\nInput: {input}\\nAnswer: {answer}</s>``.
+``plain`` (the alpaca Q&A tutorial):
+``Instruction: {instruction}\\nInput: {input}\\nAnswer: {answer}</s>``.
 
-``instruction_response`` (W5): ``<s>### Instruction:\\n{instruction}\\n{input}\\n### Response:\\n{answer}</s>``
+``instruction_response`` (the business Q&A tutorial):
+``<s>### Instruction:\\n{instruction}\\n{input}\\n### Response:\\n{answer}</s>``
 with ``<s>``/``</s>`` as literal text, as the tutorial writes them (the ``\\n{input}`` line only
 when there is an input; turns joined with nothing between them).
 

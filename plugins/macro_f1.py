@@ -1,7 +1,8 @@
 """``macro_f1`` evaluator: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.
 
-Macro-F1 averages over every label in the task's label list (as W1 does with scikit-learn and
-all label ids), so a class the model never predicts counts as F1 0 instead of being skipped.
+Macro-F1 averages over every label in the task's label list (as the intent-classification
+tutorial does with scikit-learn and all label ids), so a class the model never predicts counts as
+F1 0 instead of being skipped.
 
 Rows without a label (``reference`` None: an eval row kept for prediction only) are not scored:
 the pipeline hands evaluators only rows with a reference and writes the others' predicted label

@@ -1,4 +1,5 @@
-"""``messages`` data format: chat conversations (OpenAI / Alibaba Bailian JSONL, W5).
+"""``messages`` data format: chat conversations (OpenAI / Alibaba Bailian JSONL, the
+business Q&A tutorial's cloud data).
 
 One row per conversation, in a JSON Lines file (a JSON array or CSV with the list as JSON text
 in a cell also work)::
@@ -14,24 +15,25 @@ first; then ``user`` and ``assistant`` alternate, starting with ``user`` and end
 null content and is followed by one or more ``tool`` turns (their ``name`` / ``tool_call_id`` are
 kept), then by an assistant turn. ``tools`` are kept as given for the chat template.
 
-W5's local multi-turn layout is read too, and flattened to the same messages::
+The business Q&A tutorial's local multi-turn layout is read too, and flattened to the same
+messages::
 
     {"conversation": [{"system": "你是客服", "input": "问题一", "output": "回答一"},
                       {"input": "问题二", "output": "回答二"}]}
 
 where ``system`` is optional and belongs to the first turn (a later turn may only repeat it).
 
-A conversation may also end on a user turn, or on several user turns in a row (W4's test prompt):
-it is a prompt without a reference answer. In an eval file its answer is generated, written and
-left unscored; in a training file it trains nothing, so it is left out and counted (one log line,
-``results.json``). Likewise a ``conversation`` whose last turn has no ``output``. Two user turns
-in a row anywhere else are an error (merge them).
+A conversation may also end on a user turn, or on several user turns in a row (the tool-call
+tutorial's test prompt): it is a prompt without a reference answer. In an eval file its answer is
+generated, written and left unscored; in a training file it trains nothing, so it is left out and
+counted (one log line, ``results.json``). Likewise a ``conversation`` whose last turn has no
+``output``. Two user turns in a row anywhere else are an error (merge them).
 
-``data.split_turns=true`` (W5: conversations flattened to pairs) makes every exchange its own
-sample: a user turn with the assistant (and tool) turns answering it, the system turn kept, the
-earlier exchanges dropped; its source is ``file:line#N``. Default: whole dialogues, every
-assistant turn trained. ``data.instruction`` does not apply to chat rows (``task.system_prompt``
-sets a fixed system line); with only chat files it is refused.
+``data.split_turns=true`` (the business Q&A tutorial's conversations flattened to pairs) makes
+every exchange its own sample: a user turn with the assistant (and tool) turns answering it, the
+system turn kept, the earlier exchanges dropped; its source is ``file:line#N``. Default: whole
+dialogues, every assistant turn trained. ``data.instruction`` does not apply to chat rows
+(``task.system_prompt`` sets a fixed system line); with only chat files it is refused.
 
 ``data.columns`` may rename the ``messages``, ``conversation`` and ``tools`` keys, e.g.
 ``'data.columns={messages: dialog}'``. ``data.clean=true`` cleans every message's text as the

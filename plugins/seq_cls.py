@@ -67,7 +67,8 @@ class SeqClsHead(LoraHead):
                 trust_remote_code=trust_remote_code(ctx), **quantization_kwargs(ctx.cfg.model),
             )
         speedups.prepare_model(model, ctx.cfg)  # pooled_top_mlp
-        # W1 re-initialises the head: an untrained head is the honest baseline.
+        # The intent-classification tutorial re-initialises the head: an untrained head is the
+        # honest baseline.
         torch.nn.init.normal_(model.score.weight, mean=0.0, std=0.02)
         return model
 

@@ -1,4 +1,5 @@
-"""Evaluator ``tool_call``: how well generated tool calls match the reference calls (W4).
+"""Evaluator ``tool_call``: how well generated tool calls match the reference calls (the
+tool-call tutorial).
 
 ::
 
@@ -11,7 +12,8 @@ finds the first JSON object in the text that decodes (leading and trailing chatt
 or ```` ```json ```` fence, Qwen/Hermes ``<tool_call>…</tool_call>`` tags around it are all fine)
 and reads a call from it in any of these shapes:
 
-- W4: ``{"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}``
+- the tool-call tutorial's layout:
+  ``{"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}``
 - Qwen/Hermes and plain: ``{"name": "f", "arguments": {...}}`` (``parameters`` works too)
 - OpenAI function: ``{"type": "function", "function": {"name": "f", "arguments": "{\\"a\\": 1}"}}``
   (``arguments`` as a JSON string or as an object)

@@ -1,4 +1,5 @@
-"""``toolcall`` data format: tool-call rows, checked row by row (workflow W4, OpenAI layout).
+"""``toolcall`` data format: tool-call rows, checked row by row (the tool-call tutorial's
+layout and OpenAI's).
 
 ::
 
@@ -9,7 +10,8 @@ with a header row) and builds the same examples, one row at a time:
 
 - a row with ``messages`` or ``conversation`` is read exactly as the ``messages`` format reads it
   (OpenAI chat layout, assistant ``tool_calls``, optional ``tools`` schemas);
-- any other row is read exactly as the ``alpaca`` format reads it, e.g. W4's layout::
+- any other row is read exactly as the ``alpaca`` format reads it, e.g. the tool-call
+  tutorial's layout::
 
       {"instruct": "好，邀情王磊", "input": "",
        "output": {"tool_name": "INVITE_PARTICIPANT", "parameters": {"name": "王磊"}}}
@@ -25,13 +27,13 @@ with a header row) and builds the same examples, one row at a time:
 without an instruction that one (not ``messages`` rows: ``task.system_prompt`` is their fixed line).
 
 Rows without a reference answer are read as prompts, as in those formats: an alpaca-style row
-without ``output`` (null or an empty cell too), a chat row ending on one or more user turns (W4's
-test prompt: a fixed user line, then the request). Eval files: answered and written, unscored;
-training files: left out and counted.
+without ``output`` (null or an empty cell too), a chat row ending on one or more user turns (the
+tool-call tutorial's test prompt: a fixed user line, then the request). Eval files: answered and
+written, unscored; training files: left out and counted.
 
 What is checked, on top of what ``alpaca`` and ``messages`` check
 ------------------------------------------------------------------
-W4 rows (``output``):
+Tool-call tutorial rows (``output``):
 
 - text that starts with ``{`` or ``[`` must be valid JSON:
   ``field 'output': invalid JSON (Expecting ',' delimiter at column 27)``;
@@ -107,7 +109,7 @@ class ToolcallFormat:
                 return Example(messages=messages, tools=tools, source=f"{path}:{line}")
             column = alpaca.column(row, "output")
             if column is not None and row[column] not in (None, ""):  # no output: a prompt, nothing to check
-                output = _w4_output(row[column], known)
+                output = _checked_output(row[column], known)
                 if output is not row[column]:
                     row = {**row, column: output}
             example = alpaca.example(line, row)
@@ -130,8 +132,9 @@ def _check_name(where: str, name: str, known: list[str] | None) -> None:
         raise RowProblem(f"{where}: tool {name!r} is not in the tools list (known: {', '.join(known) or 'none'})")
 
 
-def _w4_output(output: Any, known: list[str] | None) -> Any:
-    """``output`` checked as a W4 call; JSON text comes back decoded, anything else as given."""
+def _checked_output(output: Any, known: list[str] | None) -> Any:
+    """``output`` checked as the tool-call tutorial's call; JSON text comes back decoded, anything
+    else as given."""
     where = "field 'output'"
     if isinstance(output, str) and output.lstrip()[:1] in ("{", "["):
         try:
@@ -139,16 +142,16 @@ def _w4_output(output: Any, known: list[str] | None) -> Any:
         except (ValueError, RecursionError) as exc:  # also too deep, or an integer of 4300+ digits
             raise RowProblem(f"{where}: invalid JSON ({_json_reason(exc)})") from None
     if isinstance(output, dict):
-        _w4_call(where, output, known)
+        _check_output_call(where, output, known)
     elif isinstance(output, list):
         if not output:
             raise RowProblem(f"{where}: an empty list of tool calls")
         for index, call in enumerate(output):
-            _w4_call(f"{where}: item {index}", call, known)
+            _check_output_call(f"{where}: item {index}", call, known)
     return output
 
 
-def _w4_call(where: str, call: Any, known: list[str] | None) -> None:
+def _check_output_call(where: str, call: Any, known: list[str] | None) -> None:
     if not isinstance(call, dict):
         raise RowProblem(f"{where}: expected a tool call object, got {type(call).__name__}")
     if "tool_name" not in call:

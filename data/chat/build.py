@@ -1,4 +1,5 @@
-"""Deterministic generator for the e-commerce title -> core product name dataset (workflow W5).
+"""Deterministic generator for the e-commerce title -> core product name dataset (for the
+business Q&A tutorial's cloud half).
 
 Format (Alibaba Bailian / OpenAI chat ``messages``), one JSON object per line:
 

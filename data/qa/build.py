@@ -1,4 +1,5 @@
-"""Deterministic generator for the SkylarkDrive (云雀盘) alpaca Q&A dataset (workflow W3).
+"""Deterministic generator for the SkylarkDrive (云雀盘) alpaca Q&A dataset (for the
+CSV-export tutorial).
 
 What it is
 ----------

@@ -1,9 +1,10 @@
-"""Deterministic generator for the meeting voice assistant tool-call dataset (workflow W4).
+"""Deterministic generator for the meeting voice assistant tool-call dataset (for the
+tool-call tutorial).
 
 What it is
 ----------
 Short Chinese voice commands (with some English mixed in) for a meeting assistant, each paired
-with the one tool call that carries it out, in W4's layout::
+with the one tool call that carries it out, in the tool-call tutorial's layout::
 
     {"instruct": "马上开一个周例会", "input": "",
      "output": {"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}}
@@ -27,8 +28,8 @@ train row, and that no test integer value is a train integer value.
 Files
 -----
 tools.json         the 10 tool schemas (a JSON list, OpenAI "tools" layout)
-train.json         JSON array of W4 rows
-test.json          JSON array of W4 rows
+train.json         JSON array of rows in the tool-call tutorial's layout
+test.json          JSON array of rows in the tool-call tutorial's layout
 test_openai.jsonl  the test rows again, in OpenAI chat layout (system + user + assistant with
                    tool_calls; no-call rows: assistant content = NO_CALL_REPLY), with "tools"
 

@@ -168,6 +168,6 @@ def test_toolcall_task_scores_parsed_calls(tiny_model, tmp_path):
     details = results["details"]["finetuned"]["tool_call"]
     assert ("tool_call.schema_valid" in results["metrics"]["finetuned"]) == (details["counts"]["predicted_calls"] > 0)
     references = [json.loads(line)["reference"] for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
-    # W4's output object is trained and compared as compact JSON with Chinese kept.
+    # The tool-call tutorial's output object is trained and compared as compact JSON, Chinese kept.
     assert references[0] == '{"tool_name":"INSTANT_MEETING","parameters":{"meeting_name":"周例会"}}'
     assert "| tool |" in (run_dir / "report.md").read_text()

@@ -113,7 +113,7 @@ def test_messages_rows_ending_on_user_turns_are_answered_unscored(tiny_model, tm
     system = {"role": "system", "content": "从商品标题中提取核心商品名称。"}
     eval_rows = [chat_row(*CHAT_EVAL[0]),
                  {"messages": [system, {"role": "user", "content": TYPED[0]}]},  # ends on a user turn
-                 # W4's test prompt: a fixed user line, then the request (two user turns in a row)
+                 # the tool-call tutorial's test prompt: a fixed user line, then the request (two user turns in a row)
                  {"messages": [{"role": "user", "content": "请提取商品名称"}, {"role": "user", "content": TYPED[1]}]}]
     run_dir, result, results, rows = cli_run(tmp_path, tiny_model, "chat", [chat_row(*r) for r in CHAT_TRAIN], eval_rows)
     assert results["scoring"] == {"eval_rows": 3, "scored": 1, "unscored": 2}

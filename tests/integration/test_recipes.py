@@ -1,11 +1,12 @@
-"""Recipe presets (conf/recipe/, docs/recipes.md): one per tutorial of ../shared/WORKFLOWS.md.
+"""Recipe presets (conf/recipe/, docs/recipes.md): one per tutorial of docs/workflows.md.
 
 1. Every recipe composes and trains a few steps on the tiny model, on the shipped example data it
    points at (the run a user gets with no training file named, on a smaller model).
 2. The acceptance point of issue 26: rows written in each tutorial's *literal* layout, read and
    encoded through the recipe exactly as ``mode=inspect`` does (``core/inspect_data.py``), give
-   token for token the ids the tutorial's script builds (its formatting reimplemented here, from
-   WORKFLOWS.md), and the trained tokens are the recipe's loss scope (the answer, or every token).
+   token for token the ids the tutorial's script builds (its formatting reimplemented here, as the
+   tutorial states it), and the trained tokens are the recipe's loss scope (the answer, or every
+   token).
 
 The tiny model carries the embedded SmolLM2 tokenizer, whose chat template is ChatML like Qwen's.
 """
@@ -213,7 +214,7 @@ def test_toolcall_json_renders_the_tutorials_tokens(tiny_model, tmp_path):
     assert len(rows) == len(TOOLCALL_ROWS)
     for row, source in zip(rows, TOOLCALL_ROWS):
         output = source["output"]
-        # WORKFLOWS.md does not say how the script writes the object as text; compact JSON with
+        # The tutorial does not say how the script writes the object as text; compact JSON with
         # non-ASCII kept is chosen (plugtune's documented form; docs/recipes.md notes it).
         answer = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, separators=(",", ":"))
         messages = [{"role": "system", "content": TOOLCALL_SYSTEM},

@@ -143,7 +143,7 @@ def test_plain_trains_the_first_answer_token(tokenizer):
 
 
 def test_instruction_response_is_the_business_qa_tutorials_layout(tokenizer):
-    """W5 builds ``<s>### Instruction:\\n{instruction}\\n### Response:\\n{response}</s>``."""
+    """The business Q&A tutorial builds ``<s>### Instruction:\\n{instruction}\\n### Response:\\n{response}</s>``."""
     ctx = context(tokenizer, "instruction_response", None)
     template = ctx.template
     rendered = template.render(EXAMPLES["no_input"], tokenizer, ctx.cfg.task)

@@ -1,4 +1,5 @@
-"""The ``alpaca`` and ``messages`` data formats on the layouts of workflows W2-W5, and bad input."""
+"""The ``alpaca`` and ``messages`` data formats on the layouts of the alpaca Q&A, CSV-export,
+tool-call and business Q&A tutorials, and bad input."""
 
 import csv
 import json
@@ -65,7 +66,7 @@ def test_alpaca_json_array_with_input_history_and_system(tmp_path):
     assert third.fields["input"] == ""
 
 
-def w3_csv(tmp_path: Path) -> Path:
+def csv_export(tmp_path: Path) -> Path:
     """A database/Excel export: HTML, entities, messy whitespace, two rows that clean to nothing."""
     path = tmp_path / "export.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -80,7 +81,7 @@ def w3_csv(tmp_path: Path) -> Path:
 
 
 def test_alpaca_csv_clean(tmp_path):
-    path = w3_csv(tmp_path)
+    path = csv_export(tmp_path)
     result = read("alpaca", path, "data.clean=true")
     assert [ex.fields for ex in result.examples] == [
         {"instruction": "How much space is needed?", "input": "",
@@ -97,7 +98,7 @@ def test_alpaca_csv_clean(tmp_path):
 
 
 def test_alpaca_csv_without_clean_keeps_text_and_rejects_the_blank_row(tmp_path):
-    path = w3_csv(tmp_path)
+    path = csv_export(tmp_path)
     with pytest.raises(DataError) as info:
         read("alpaca", path)
     assert str(info.value).startswith(f"{path}:8: field 'output': expected a non-empty string, got ' \\t '")
@@ -111,36 +112,36 @@ def test_clean_text_rules():
     assert clean_text("1 < 2 and 3 > 2<!-- note -->") == "1 < 2 and 3 > 2"
 
 
-W4_ROWS = [
+TOOL_CALL_ROWS = [
     {"instruct": "马上开一个周例会", "input": "",
      "output": {"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}},
     {"instruct": "取消会议", "input": "明天的", "output": [{"tool_name": "CANCEL_MEETING"}]},
 ]
-W4_FIRST = '{"tool_name":"INSTANT_MEETING","parameters":{"meeting_name":"周例会"}}'
+FIRST_CALL_JSON = '{"tool_name":"INSTANT_MEETING","parameters":{"meeting_name":"周例会"}}'
 
 
-def test_alpaca_w4_mapped_column_and_json_output(tmp_path):
-    path = write(tmp_path / "meeting.json", json.dumps(W4_ROWS, ensure_ascii=False, indent=2))
+def test_alpaca_tool_call_rows_mapped_column_and_json_output(tmp_path):
+    path = write(tmp_path / "meeting.json", json.dumps(TOOL_CALL_ROWS, ensure_ascii=False, indent=2))
     result = read("alpaca", path, "data.columns={instruction: instruct}")
     first, second = result.examples
-    assert first.messages == user_assistant("马上开一个周例会", W4_FIRST)
-    assert first.fields["output"] == W4_FIRST
+    assert first.messages == user_assistant("马上开一个周例会", FIRST_CALL_JSON)
+    assert first.fields["output"] == FIRST_CALL_JSON
     assert second.messages[-1] == {"role": "assistant", "content": '[{"tool_name":"CANCEL_MEETING"}]'}
     assert second.messages[0]["content"] == "取消会议\n\n明天的"
 
 
-def test_alpaca_w4_alias_is_detected_and_logged_once(tmp_path, caplog):
-    path = write(tmp_path / "meeting.json", json.dumps(W4_ROWS, ensure_ascii=False))
+def test_alpaca_instruct_alias_is_detected_and_logged_once(tmp_path, caplog):
+    path = write(tmp_path / "meeting.json", json.dumps(TOOL_CALL_ROWS, ensure_ascii=False))
     with caplog.at_level(logging.INFO, logger="plugtune"):
         result = read("alpaca", path)
-    assert result.examples[0].messages == user_assistant("马上开一个周例会", W4_FIRST)
+    assert result.examples[0].messages == user_assistant("马上开一个周例会", FIRST_CALL_JSON)
     notes = [r.getMessage() for r in caplog.records if "from column" in r.getMessage()]
     assert notes == [f"{path}: reading alpaca field 'instruction' from column 'instruct' "
                      "(set data.columns={instruction: COLUMN} to choose another)"]
 
 
-def test_alpaca_w5_response_alias_and_question_answer_mapping(tmp_path):
-    path = jsonl(tmp_path / "w5.jsonl", {"instruction": "退货流程?", "response": "在订单页申请。"}, {"instruction": "运费?", "response": 12})
+def test_alpaca_business_qa_response_alias_and_question_answer_mapping(tmp_path):
+    path = jsonl(tmp_path / "business_qa.jsonl", {"instruction": "退货流程?", "response": "在订单页申请。"}, {"instruction": "运费?", "response": 12})
     examples = read("alpaca", path).examples
     assert examples[0].messages == user_assistant("退货流程?", "在订单页申请。")
     assert examples[1].fields["output"] == "12"  # numbers become text
@@ -192,7 +193,7 @@ def test_messages_bailian_multi_turn_with_tools(tmp_path):
     ]
 
 
-def test_messages_w5_conversation_layout(tmp_path):
+def test_messages_business_qa_conversation_layout(tmp_path):
     row = {"conversation": [
         {"system": "你是客服", "input": "问题一", "output": "回答一"},
         {"input": "问题二", "output": "回答二"},

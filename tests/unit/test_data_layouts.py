@@ -88,21 +88,21 @@ def test_data_instruction_is_refused_where_no_file_has_instructions(tmp_path):
 
 # --- data.split_turns ------------------------------------------------------------------------------
 
-W5_ROW = {"conversation": [
+CONVERSATION_ROW = {"conversation": [
     {"system": "你是客服", "input": "问题一", "output": "回答一"},
     {"input": "问题二", "output": "回答二"},
     {"input": "问题三", "output": "回答三"},
 ]}
 
 
-def test_w5_conversations_stay_whole_by_default(tmp_path):
-    path = jsonl(tmp_path / "w5.jsonl", W5_ROW)
+def test_business_qa_conversations_stay_whole_by_default(tmp_path):
+    path = jsonl(tmp_path / "conversation.jsonl", CONVERSATION_ROW)
     _, data = load("data.format=messages", f"data.train_path={path}")
     assert len(data.train) == 1 and len(data.train[0].messages) == 7
 
 
 def test_split_turns_makes_each_turn_a_sample_with_the_system_kept(tmp_path, caplog):
-    path = jsonl(tmp_path / "w5.jsonl", W5_ROW, {"conversation": [{"input": "单轮", "output": "一"}]})
+    path = jsonl(tmp_path / "conversation.jsonl", CONVERSATION_ROW, {"conversation": [{"input": "单轮", "output": "一"}]})
     with caplog.at_level(logging.INFO, logger="plugtune"):
         _, data = load("data.format=messages", f"data.train_path={path}", "data.split_turns=true")
     system = {"role": "system", "content": "你是客服"}
@@ -149,7 +149,7 @@ def test_a_toolcall_row_without_output_is_a_prompt(tmp_path):
 @pytest.mark.parametrize("messages", [
     [{"role": "system", "content": SYSTEM}, user("马上开一个周例会")],
     [{"role": "system", "content": SYSTEM}, user("你好"), assistant("你好!"), user("开会")],
-    [{"role": "system", "content": SYSTEM}, user("会议助手"), user("马上开一个周例会")],  # W4's test prompt
+    [{"role": "system", "content": SYSTEM}, user("会议助手"), user("马上开一个周例会")],  # the tool-call tutorial's test prompt
 ])
 def test_chat_rows_ending_on_a_user_turn_are_prompts(tmp_path, messages):
     path = jsonl(tmp_path / "test.jsonl", {"messages": messages})

@@ -39,7 +39,7 @@ JSON_NOT_A_CALL = ParsedCall(name=None, arguments={}, is_call=False, valid_json=
 @pytest.mark.parametrize(
     "text, expected",
     [
-        # bare W4
+        # bare tool_name/parameters (the tool-call tutorial's layout)
         ('{"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}',
          call("INSTANT_MEETING", {"meeting_name": "周例会"})),
         # bare name/arguments and name/parameters
@@ -129,7 +129,8 @@ def test_arguments_that_are_not_an_object(text, problem):
 def test_non_string_input():
     assert parse_tool_call(None) is None  # the head produced nothing: no text to parse
     assert parse_tool_call(17) is None
-    # A reference kept as a JSON object (W4's "output") is read as its JSON text.
+    # A reference kept as a JSON object (the tool-call tutorial's "output") is read as its
+    # JSON text.
     assert parse_tool_call({"tool_name": "M", "parameters": {"x": 1}}) == call("M", {"x": 1})
 
 
@@ -295,7 +296,7 @@ def test_schema_accepts_bare_function_entries():
 # Metrics on hand-scored predictions
 
 
-def w4(name, **parameters):
+def tool_call_json(name, **parameters):
     return json.dumps({"tool_name": name, "parameters": parameters}, ensure_ascii=False)
 
 
@@ -306,31 +307,31 @@ def pred(reference, prediction, tools=True, input="question"):
 
 PREDICTIONS = [
     # 1 right, fenced.                                     pairs correct/predicted/reference 1/1/1
-    pred(w4("INSTANT_MEETING", meeting_name="周例会"),
+    pred(tool_call_json("INSTANT_MEETING", meeting_name="周例会"),
          '```json\n{"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "周例会"}}\n```', input="q1"),
     # 2 right after normalisation: case, full width, outer space, "30" for 30.     2/2/2
     #   schema: "30" is not an integer → the one schema-invalid call
-    pred(w4("INSTANT_MEETING", meeting_name="Weekly Sync", duration=30),
+    pred(tool_call_json("INSTANT_MEETING", meeting_name="Weekly Sync", duration=30),
          '{"tool_name": "INSTANT_MEETING", '
          '"parameters": {"meeting_name": "ｗｅｅｋｌｙ SYNC ", "duration": "30"}}',
          input="q2"),
     # 3 wrong tool (Hermes tags); its pair still counts as predicted.                0/1/1
-    pred(w4("SET_VOLUME", level=5),
+    pred(tool_call_json("SET_VOLUME", level=5),
          '<tool_call>{"name": "INSTANT_MEETING", "arguments": {"meeting_name": "x"}}</tool_call>', input="q3"),
     # 4 missing argument, with chatter around the JSON.                             1/1/2
-    pred(w4("INSTANT_MEETING", meeting_name="A", duration=60),
+    pred(tool_call_json("INSTANT_MEETING", meeting_name="A", duration=60),
          '好的：{"tool_name": "INSTANT_MEETING", "parameters": {"meeting_name": "A"}} 已开始', input="q4"),
     # 5 extra argument (OpenAI style, string arguments); 3.0 equals 3.                1/2/1
-    pred(w4("SET_VOLUME", level=3),
+    pred(tool_call_json("SET_VOLUME", level=3),
          '{"type": "function", '
          '"function": {"name": "SET_VOLUME", "arguments": "{\\"level\\": 3.0, \\"mute\\": true}"}}',
          input="q5"),
     # 6 not JSON where a call was expected.                                          0/0/1
-    pred(w4("SET_VOLUME", level=7), "好的，音量调到7", input="q6"),
+    pred(tool_call_json("SET_VOLUME", level=7), "好的，音量调到7", input="q6"),
     # 7 reference is no call and the answer is none: exact.
     pred("好的，有什么可以帮您？", "您好，请讲", input="q7"),
     # 8 reference is no call but the answer calls a tool; no tools in extra, so no schema check.
-    pred("今天天气晴", w4("INSTANT_MEETING", meeting_name="天气"), tools=False, input="q8"),
+    pred("今天天气晴", tool_call_json("INSTANT_MEETING", meeting_name="天气"), tools=False, input="q8"),
     # 9 no reference answer: skipped.
     pred(None, "anything", input="q9"),
 ]
@@ -395,7 +396,7 @@ def test_metrics_through_the_registry(tmp_path):
     assert failures[0]["prediction"] == "好的，音量调到7"
     # called directly, the evaluator skips and counts the row without a reference itself
     assert evaluators["tool_call"].evaluate(PREDICTIONS, ctx).details["counts"]["skipped_no_reference"] == 1
-    assert failures[0]["reference"] == w4("SET_VOLUME", level=7)
+    assert failures[0]["reference"] == tool_call_json("SET_VOLUME", level=7)
     assert details["schema_errors"] == [
         {"input": "q2", "errors": ['arguments.duration: expected integer, got "30"']}
     ]
@@ -404,7 +405,7 @@ def test_metrics_through_the_registry(tmp_path):
 def test_wrong_value_reason_and_failure_cap(tmp_path):
     evaluator = get_registry().get("evaluator", "tool_call")
     ctx = RunContext(cfg=None, run_dir=tmp_path)
-    wrong = [pred(w4("M", room="A"), w4("M", room="B"), input=f"q{i}") for i in range(12)]
+    wrong = [pred(tool_call_json("M", room="A"), tool_call_json("M", room="B"), input=f"q{i}") for i in range(12)]
     result = evaluator.evaluate(wrong, ctx)
     assert len(result.details["worst_failures"]) == 10  # capped
     assert result.details["worst_failures"][0]["reason"] == 'wrong value for room: "B" != "A"'
@@ -418,7 +419,7 @@ def test_malformed_arguments_are_never_exact(tmp_path):
     evaluator = get_registry().get("evaluator", "tool_call")
     ctx = RunContext(cfg=None, run_dir=tmp_path)
     # The reference has no arguments and the answer's are unusable: the name is right, the call is not.
-    result = evaluator.evaluate([pred(w4("M"), '{"name": "M", "arguments": [1]}', tools=False)], ctx)
+    result = evaluator.evaluate([pred(tool_call_json("M"), '{"name": "M", "arguments": [1]}', tools=False)], ctx)
     assert result.metrics["tool_call.name_accuracy"] == 1.0
     assert result.metrics["tool_call.exact_match"] == 0.0
     assert result.details["worst_failures"][0]["reason"] == "arguments are a JSON array, not an object"
@@ -427,7 +428,8 @@ def test_malformed_arguments_are_never_exact(tmp_path):
 def test_no_reference_calls_and_no_tools(tmp_path):
     evaluator = get_registry().get("evaluator", "tool_call")
     ctx = RunContext(cfg=None, run_dir=tmp_path)
-    result = evaluator.evaluate([pred("你好", "你好", tools=False), pred("再见", w4("M"), tools=False)], ctx)
+    result = evaluator.evaluate([pred("你好", "你好", tools=False),
+                                 pred("再见", tool_call_json("M"), tools=False)], ctx)
     # No reference call: parse/name/argument metrics have nothing to average and are left out;
     # no tools anywhere: no schema metric. Exact and decision: 1 of 2.
     assert result.metrics == {"tool_call.exact_match": 0.5, "tool_call.call_decision_accuracy": 0.5}
@@ -447,7 +449,7 @@ def test_nothing_to_score(tmp_path):
 def test_prediction_that_is_not_text(tmp_path):
     evaluator = get_registry().get("evaluator", "tool_call")
     ctx = RunContext(cfg=None, run_dir=tmp_path)
-    result = evaluator.evaluate([pred(w4("M", a=1), None, tools=False)], ctx)
+    result = evaluator.evaluate([pred(tool_call_json("M", a=1), None, tools=False)], ctx)
     assert result.metrics["tool_call.parse_rate"] == 0.0
     assert result.details["worst_failures"][0]["reason"] == "not JSON"
 
@@ -469,7 +471,8 @@ def test_report_table_and_escaping(tmp_path):
     assert first_failure.startswith("- **not JSON**: input: q6; answer: 好的，音量调到7; reference: ")
 
     # "|" in a tool name, an answer or an input must not break the table or the list; newlines neither.
-    piped = evaluator.evaluate([pred(w4("A|B", x="1|2"), "no\n| call", input="a|b", tools=False)], ctx).report_md
+    piped = evaluator.evaluate([pred(tool_call_json("A|B", x="1|2"), "no\n| call", input="a|b", tools=False)],
+                               ctx).report_md
     assert "| A\\|B | 1 | 0.000 | 0.000 | 0.000 |" in piped
     failure = piped.splitlines()[-1]
     assert failure.startswith("- **not JSON**: input: a\\|b; answer: no \\| call; reference: ")

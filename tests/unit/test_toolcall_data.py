@@ -1,4 +1,5 @@
-"""The ``toolcall`` data format: shipped W4 data, and bad tool calls in both layouts."""
+"""The ``toolcall`` data format: the shipped tool-call tutorial data, and bad tool calls in both
+layouts."""
 
 import json
 from pathlib import Path
@@ -29,7 +30,7 @@ def jsonl(path: Path, *rows) -> Path:
     return path
 
 
-def w4(output, instruct="邀请王磊") -> dict:
+def tool_call_row(output, instruct="邀请王磊") -> dict:
     return {"instruct": instruct, "input": "", "output": output}
 
 
@@ -48,7 +49,7 @@ def call(name="INVITE_PARTICIPANT", arguments='{"name":"王磊"}') -> dict:
     return {"type": "function", "function": function}
 
 
-GOOD_W4 = w4({"tool_name": "INVITE_PARTICIPANT", "parameters": {"name": "王磊"}})
+GOOD_CALL_ROW = tool_call_row({"tool_name": "INVITE_PARTICIPANT", "parameters": {"name": "王磊"}})
 
 
 def fails(path: Path, line: int, reason: str, *overrides: str, tools_file: Path | None = TOOLS) -> None:
@@ -85,8 +86,9 @@ def test_shipped_openai_test_loads():
 
 
 def test_alpaca_shape_kept_and_plain_text_is_no_call(tmp_path):
-    path = jsonl(tmp_path / "rows.jsonl", GOOD_W4, w4("抱歉，我只能帮您处理会议相关的操作。", "讲个笑话"),
-                 w4('{"tool_name": "END_MEETING", "parameters": {}}', "结束吧"))
+    path = jsonl(tmp_path / "rows.jsonl", GOOD_CALL_ROW,
+                 tool_call_row("抱歉，我只能帮您处理会议相关的操作。", "讲个笑话"),
+                 tool_call_row('{"tool_name": "END_MEETING", "parameters": {}}', "结束吧"))
     first, second, third = read(path).examples
     assert first.messages == [{"role": "user", "content": "邀请王磊"},
                               {"role": "assistant", "content": '{"tool_name":"INVITE_PARTICIPANT","parameters":{"name":"王磊"}}'}]
@@ -96,44 +98,45 @@ def test_alpaca_shape_kept_and_plain_text_is_no_call(tmp_path):
 
 
 def test_without_tools_file_no_tools_and_any_name(tmp_path):
-    path = jsonl(tmp_path / "rows.jsonl", w4({"tool_name": "ANYTHING", "parameters": {}}))
+    path = jsonl(tmp_path / "rows.jsonl", tool_call_row({"tool_name": "ANYTHING", "parameters": {}}))
     (example,) = read(path, tools_file=None).examples
     assert example.tools is None
 
 
-# --- W4 layout -----------------------------------------------------------------------------------
+# --- the tool-call tutorial's layout -------------------------------------------------------------
 
 
-def test_w4_output_text_that_is_broken_json(tmp_path):
-    path = jsonl(tmp_path / "rows.jsonl", GOOD_W4, w4('{"tool_name": "END_MEETING" "parameters": {}}'))
+def test_call_row_output_text_that_is_broken_json(tmp_path):
+    path = jsonl(tmp_path / "rows.jsonl", GOOD_CALL_ROW, tool_call_row('{"tool_name": "END_MEETING" "parameters": {}}'))
     fails(path, 2, "field 'output': invalid JSON (Expecting ',' delimiter at column 29)")
 
 
-def test_w4_output_without_tool_name(tmp_path):
-    path = jsonl(tmp_path / "rows.jsonl", GOOD_W4, GOOD_W4, w4({"name": "END_MEETING", "parameters": {}}))
+def test_call_row_output_without_tool_name(tmp_path):
+    path = jsonl(tmp_path / "rows.jsonl", GOOD_CALL_ROW, GOOD_CALL_ROW,
+                 tool_call_row({"name": "END_MEETING", "parameters": {}}))
     fails(path, 3, "field 'output': tool call has no 'tool_name'")
 
 
 @pytest.mark.parametrize("name", ["", 3, None])
-def test_w4_tool_name_not_a_non_empty_string(tmp_path, name):
-    path = jsonl(tmp_path / "rows.jsonl", w4({"tool_name": name, "parameters": {}}))
+def test_call_row_tool_name_not_a_non_empty_string(tmp_path, name):
+    path = jsonl(tmp_path / "rows.jsonl", tool_call_row({"tool_name": name, "parameters": {}}))
     fails(path, 1, f"field 'output': 'tool_name' must be a non-empty string, got {name!r}")
 
 
-def test_w4_parameters_not_an_object(tmp_path):
-    path = jsonl(tmp_path / "rows.jsonl", w4({"tool_name": "END_MEETING", "parameters": ["x"]}))
+def test_call_row_parameters_not_an_object(tmp_path):
+    path = jsonl(tmp_path / "rows.jsonl", tool_call_row({"tool_name": "END_MEETING", "parameters": ["x"]}))
     fails(path, 1, "field 'output': 'parameters' must be an object, got list")
 
 
-def test_w4_unknown_tool_in_json_array_file(tmp_path):
-    rows = [GOOD_W4, w4({"tool_name": "SEND_EMAIL", "parameters": {}})]
+def test_call_row_unknown_tool_in_json_array_file(tmp_path):
+    rows = [GOOD_CALL_ROW, tool_call_row({"tool_name": "SEND_EMAIL", "parameters": {}})]
     path = tmp_path / "rows.json"
     path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n", encoding="utf-8")
     fails(path, 3, f"field 'output': tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN})")
 
 
-def test_w4_list_output_checks_each_call(tmp_path):
-    path = jsonl(tmp_path / "rows.jsonl", w4([{"tool_name": "END_MEETING"}, {"parameters": {}}]))
+def test_call_row_list_output_checks_each_call(tmp_path):
+    path = jsonl(tmp_path / "rows.jsonl", tool_call_row([{"tool_name": "END_MEETING"}, {"parameters": {}}]))
     fails(path, 1, "field 'output': item 1: tool call has no 'tool_name'")
 
 
@@ -179,11 +182,11 @@ def test_openai_unknown_tool_checked_against_tools_file(tmp_path):
 def test_on_error_skip_keeps_good_rows_and_lists_bad_lines(tmp_path):
     path = jsonl(
         tmp_path / "rows.jsonl",
-        GOOD_W4,
-        w4("{broken"),
+        GOOD_CALL_ROW,
+        tool_call_row("{broken"),
         openai(call()),
         openai(call(arguments="[]")),
-        w4({"tool_name": "SEND_EMAIL"}),
+        tool_call_row({"tool_name": "SEND_EMAIL"}),
     )
     result = read(path, "data.on_error=skip")
     assert [e.source for e in result.examples] == [f"{path}:1", f"{path}:3"]
@@ -208,7 +211,7 @@ def test_bad_tools_file(tmp_path, content, reason):
     tools = tmp_path / "tools.json"
     if content is not None:
         tools.write_text(content, encoding="utf-8")
-    path = jsonl(tmp_path / "rows.jsonl", GOOD_W4)
+    path = jsonl(tmp_path / "rows.jsonl", GOOD_CALL_ROW)
     with pytest.raises(PlugtuneError) as info:
         read(path, tools_file=tools)
     assert not isinstance(info.value, DataError)
