@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 import core.config  # noqa: F401  (registers the config schema before Hydra composes)
 from core.errors import PlugtuneError, report_error
 from core.shipped_data import resolve_data_paths
-from core.validate import check_overrides, check_values
+from core.validate import check_overrides, check_values, quote_plain_text
 
 log = logging.getLogger("plugtune")
 
@@ -30,7 +30,7 @@ def main() -> None:
 
     from core.config import rename_legacy_overrides
 
-    sys.argv[1:] = rename_legacy_overrides(sys.argv[1:], notes=RENAMED)
+    sys.argv[1:] = quote_plain_text(rename_legacy_overrides(sys.argv[1:], notes=RENAMED))
     try:  # a removed key or a missing group option (task=foo): one line, not Hydra's dump
         check_overrides(sys.argv[1:])
     except PlugtuneError as exc:

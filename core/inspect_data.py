@@ -57,9 +57,12 @@ def split_report(name: str, rows: list[dict], max_length: int, loss_on: str = "a
         trained = [sum(r["completion_mask"]) for r in rows]
         scope = "the whole text" if loss_on == "all" else "answers"
         lines.append(f"  trained tokens per row (train.loss_on={loss_on}: {scope}): {length_summary(trained)}")
-        empty = sum(1 for n in trained if n == 0)
-        if empty:
-            lines.append(f"  rows with no answer token left (train nothing): {empty}")
+        unanswered = sum(1 for r in rows if r.get("answer") is None)
+        cut = sum(1 for r, n in zip(rows, trained) if n == 0 and r.get("answer") is not None)
+        if unanswered:
+            lines.append(f"  rows without a reference answer (eval: answered, not scored; train: left out): {unanswered}")
+        if cut:
+            lines.append(f"  rows whose answer task.max_length cuts away (train nothing): {cut}")
     if rows and isinstance(rows[0].get("labels"), int):
         counts = Counter(r["labels"] for r in rows)
         lines.append(f"  label ids: {dict(sorted(counts.items()))}")

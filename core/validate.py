@@ -192,6 +192,32 @@ def check_overrides(args: list[str]) -> None:
     _check_group_options(overrides)
 
 
+def quote_plain_text(args: list[str]) -> list[str]:
+    """Command-line overrides whose value Hydra's grammar cannot read unquoted (Chinese text,
+    punctuation: ``data.instruction=请回答用户的问题。``) quoted for it, so plain text works as
+    typed; anything that still does not parse is left to Hydra's own message."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    quoted = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if arg.startswith("-") or not sep or not value or any(q in value for q in "'\"\\"):
+            quoted.append(arg)
+            continue
+        try:
+            parser.parse_overrides([arg])
+        except Exception:  # noqa: BLE001 - Hydra's grammar error: try the value as a quoted string
+            candidate = f"{key}='{value}'"
+            try:
+                parser.parse_overrides([candidate])
+            except Exception:  # noqa: BLE001 - quoting does not help: Hydra says what is wrong
+                candidate = arg
+            arg = candidate
+        quoted.append(arg)
+    return quoted
+
+
 def _parse(overrides: list[str]) -> list:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 

@@ -29,7 +29,8 @@ def test_cli_bad_data_is_one_line(tmp_path, content, expected):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(content, encoding="utf-8")
     run_dir = tmp_path / "run"
-    result = run_cli("core", f"data.train_path={bad}", f"hydra.run.dir={run_dir}")
+    result = run_cli("core", f"data.train_path={bad}", f"hydra.run.dir={run_dir}",
+                     "task.labels=[fraud_risk,refund,balance,card_lost,other]")
     err = cli_error(result)
     assert result.returncode == 2
     error_lines = [line for line in err.splitlines() if line.startswith("error:")]

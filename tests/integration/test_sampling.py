@@ -111,6 +111,7 @@ def test_chat_reopens_a_run_saved_before_the_generation_node(sampled_run, tmp_pa
     run_dir, _, eval_ = sampled_run
     old = tmp_path / "old-run"
     shutil.copytree(run_dir, old)
+    (old / "config.yaml").unlink()  # a run from then had only the composed config
     saved = OmegaConf.load(old / ".hydra" / "config.yaml")
     del saved["generation"]
     saved.task.max_new_tokens = 2

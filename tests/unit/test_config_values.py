@@ -144,3 +144,17 @@ def test_removed_keys_are_gone_and_model_files_compose():
     assert "peft.method" not in keys and "model.notes" not in keys
     for path in sorted((CONF / "model").glob("*.yaml")):
         assert "notes" not in OmegaConf.load(path), path
+
+
+def test_plain_text_values_need_no_quotes_on_the_command_line():
+    """Hydra's grammar refuses unquoted Chinese text and punctuation (a LexerNoViableAltException
+    with no hint): such values are quoted for it; values it reads, and flags, stay as typed."""
+    from core.validate import quote_plain_text
+
+    args = ["data.instruction=请回答星河云盘用户的问题。", "task.system_prompt=你是客服,请简短回答", "train.lr=1e-3",
+            "'data.mix=[1,0.3]'", "data.mix=[1,0.3]", "--cfg", "job", "task.system_prompt=it's"]
+    assert quote_plain_text(args) == [
+        "data.instruction='请回答星河云盘用户的问题。'", "task.system_prompt='你是客服,请简短回答'", "train.lr=1e-3",
+        "'data.mix=[1,0.3]'", "data.mix=[1,0.3]", "--cfg", "job", "task.system_prompt=it's"]
+    cfg = compose_config(quote_plain_text(["task=qa", "data.instruction=请回答星河云盘用户的问题。"]))
+    assert cfg.data.instruction == "请回答星河云盘用户的问题。"

@@ -35,4 +35,4 @@ def test_shipped_task_composes():
     cfg = compose_config(["task=intent_calibrated"])
     assert cfg.task.name == "intent_calibrated"
     assert list(cfg.task.evaluators) == ["macro_f1", "calibration"]
-    assert list(cfg.task.labels) == ["fraud_risk", "refund", "balance", "card_lost", "other"]
+    assert list(cfg.data.shipped.labels) == ["fraud_risk", "refund", "balance", "card_lost", "other"]
