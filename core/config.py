@@ -76,14 +76,14 @@ class DataConfig:
     # seeded 30 % of them); null: every row once. Mixing general data into domain data this way
     # keeps the model from forgetting it.
     mix: Optional[List[float]] = None
-    instruction: Optional[str] = None  # the instruction given to rows that have none (alpaca-style data)
+    instruction: Optional[str] = None  # the instruction given to alpaca and toolcall rows that have none
     # Multi-turn data: every assistant turn becomes its own sample (its earlier turns dropped), as
     # tutorials that flatten conversations to pairs do; false: whole dialogues, every turn trained.
     split_turns: bool = False
     shipped: ShippedDataConfig = field(default_factory=ShippedDataConfig)  # set by each task's config
     text_field: str = "text"  # text_label: the column holding the text
     label_field: str = "label"  # text_label: the column holding the class name
-    max_train_rows: Optional[int] = None  # keep only the first N rows (quick experiments)
+    max_train_rows: Optional[int] = None  # keep only each training file's first N rows, before its weight
     max_eval_rows: Optional[int] = None  # keep only the first N eval rows
     # Column names in the file for the format's canonical fields, e.g. {instruction: instruct}
     # for alpaca-style data exported with other names. Unlisted fields keep their own names.
@@ -101,7 +101,7 @@ class TaskConfig:
     name: str = MISSING  # the task's name (run directories are outputs/<name>/...)
     head: str = MISSING  # the task-head plugin: seq_cls (classification) or causal_lm (generation)
     trainer: str = MISSING  # the trainer plugin: hf or sft
-    prompt_template: str = "text"  # how an example becomes model input: text, auto, chat, alpaca, plain, file
+    prompt_template: str = "text"  # how an example becomes model input: text, auto, chat, alpaca, plain, instruction_response, file
     evaluators: List[str] = field(default_factory=list)  # evaluator plugins that score the predictions
     main_metric: str = MISSING  # the metric sweeps rank by and the leaderboard sorts on
     labels: List[str] = field(default_factory=list)  # classification: the class names; rows with other labels are dropped
@@ -179,7 +179,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False  # less activation memory, ~30% slower steps
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
     loss_on: LossOn = LossOn.answer  # generation tasks: which tokens carry the loss (answer or all)
-    precision: Precision = Precision.auto  # auto, fp32, bf16 or fp16 (mixed-precision autocast)
+    precision: Precision = Precision.auto  # auto, fp32, bf16 or fp16; any but auto wins over train.speedups.cpu_bf16
     eval_strategy: Strategy = Strategy.no  # when the eval split's loss is logged: steps, epoch or no
     eval_steps: Optional[int] = None  # eval_strategy=steps: every N steps (setting it alone turns on steps)
     threads: Optional[int] = None  # torch CPU threads; None: one per core
