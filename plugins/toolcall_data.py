@@ -101,6 +101,18 @@ class ToolcallFormat:
 
         def build(line: int, row: dict) -> Example:
             own_tools = row_tools(row.get(keys["tools"]))
+            if own_tools is None and file_tools is not None:
+                try:
+                    return build_checked(line, row, own_tools)
+                except RowProblem as problem:
+                    if "is not in the tools list" not in problem.reason:
+                        raise
+                    # The list came from data.tools_file: say where it is and how to do without it.
+                    raise RowProblem(f"{problem.reason}; the list is data.tools_file={data_cfg.tools_file}: "
+                                     "add the tool there, or set data.tools_file=null to check no list") from None
+            return build_checked(line, row, own_tools)
+
+        def build_checked(line: int, row: dict, own_tools) -> Example:
             tools = own_tools if own_tools is not None else file_tools
             known = None if tools is None else tool_names(tools)
             if keys["messages"] in row or keys["conversation"] in row:

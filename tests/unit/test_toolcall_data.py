@@ -17,6 +17,7 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "toolcall"
 TOOLS = DATA / "tools.json"
 NAMES = [tool["function"]["name"] for tool in json.loads(TOOLS.read_text(encoding="utf-8"))]
 KNOWN = ", ".join(NAMES)
+FILE_HINT = f"; the list is data.tools_file={TOOLS}: add the tool there, or set data.tools_file=null to check no list"
 
 
 def read(path: Path, *overrides: str, tools_file: Path | None = TOOLS):
@@ -132,7 +133,7 @@ def test_call_row_unknown_tool_in_json_array_file(tmp_path):
     rows = [GOOD_CALL_ROW, tool_call_row({"tool_name": "SEND_EMAIL", "parameters": {}})]
     path = tmp_path / "rows.json"
     path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n", encoding="utf-8")
-    fails(path, 3, f"field 'output': tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN})")
+    fails(path, 3, f"field 'output': tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN}){FILE_HINT}")
 
 
 def test_call_row_list_output_checks_each_call(tmp_path):
@@ -172,7 +173,7 @@ def test_openai_unknown_tool_checked_against_the_rows_tools(tmp_path):
 
 def test_openai_unknown_tool_checked_against_tools_file(tmp_path):
     path = jsonl(tmp_path / "rows.jsonl", openai(call("SEND_EMAIL", "{}")))
-    fails(path, 1, f"messages[1].tool_calls[0]: tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN})")
+    fails(path, 1, f"messages[1].tool_calls[0]: tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN}){FILE_HINT}")
     assert read(path, tools_file=None).examples[0].tools is None
 
 
@@ -194,7 +195,7 @@ def test_on_error_skip_keeps_good_rows_and_lists_bad_lines(tmp_path):
     assert result.skipped == [
         SkippedRow(f"{path}:2", "field 'output': invalid JSON (Expecting property name enclosed in double quotes at column 2)"),
         SkippedRow(f"{path}:4", "messages[1].tool_calls[0]: function.arguments must decode to a JSON object, got list"),
-        SkippedRow(f"{path}:5", f"field 'output': tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN})"),
+        SkippedRow(f"{path}:5", f"field 'output': tool 'SEND_EMAIL' is not in the tools list (known: {KNOWN}){FILE_HINT}"),
     ]
 
 
