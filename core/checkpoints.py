@@ -36,14 +36,25 @@ FILE_KEYS = ("data.train_path", "data.eval_path", "data.tools_file", "task.templ
 log = logging.getLogger("plugtune")
 
 
+def _checkpoints(folder, holding: str) -> list[tuple[int, Path]]:
+    """``(step, path)`` of the ``checkpoint-N`` folders under ``folder`` that hold ``holding``, by step."""
+    found = []
+    for path in Path(folder).glob("checkpoint-*"):
+        step = path.name.removeprefix("checkpoint-")
+        if step.isdigit() and (path / holding).is_file():
+            found.append((int(step), path))
+    return sorted(found)
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     """The highest-step complete checkpoint of a run (``trainer_state.json`` is saved last)."""
-    found = []
-    for path in (Path(run_dir) / CHECKPOINT_DIR).glob("checkpoint-*"):
-        step = path.name.removeprefix("checkpoint-")
-        if step.isdigit() and (path / "trainer_state.json").is_file():
-            found.append((int(step), path))
-    return max(found)[1] if found else None
+    found = _checkpoints(Path(run_dir) / CHECKPOINT_DIR, "trainer_state.json")
+    return found[-1][1] if found else None
+
+
+def kept_checkpoints(folder) -> list[int]:
+    """The steps of the checkpoints under ``folder`` (a run's ``checkpoints/``) that hold an adapter, in order."""
+    return [step for step, _ in _checkpoints(folder, "adapter_config.json")]
 
 
 def remaining_fraction(checkpoint: Path | str | None) -> float:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from core.checkpoints import CHECKPOINT_DIR, kept_checkpoints
 from core.errors import PlugtuneError
 from core.runs import exit_on_error, load_run, load_with_adapter, parse_key_values, saved_config
 from core.rundir import save_dir_atomic
-from core.training import kept_checkpoints
 
 USAGE = "python -m core.export run_dir=RUN [checkpoint=N] [out=DIR]"
-CHECKPOINT_DIR = "checkpoints"  # core.checkpoints.CHECKPOINT_DIR (not imported: that module is heavier)
 
 
 def checkpoint_adapter(run_dir, checkpoint) -> Path:

@@ -171,15 +171,13 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
         gen = OmegaConf.structured(GenerationConfig(max_new_tokens=gen))
     stops = stop_token_ids(tokenizer, model)
     config = generation_config(gen, stops, tokenizer.pad_token_id)
-    stop_strings = [text for text in (stop_strings or []) if text]
-    if stop_strings:
-        config.stop_strings = stop_strings
     seed = gen.seed if gen.seed is not None else _schema_seed()
     if config.do_sample:
         _warn_sampling(gen)
         sampled, config = config, generation_config(_greedy(gen), stops, tokenizer.pad_token_id)
-        if stop_strings:
-            config.stop_strings = stop_strings
+    stop_strings = [text for text in (stop_strings or []) if text]
+    if stop_strings:
+        config.stop_strings = stop_strings
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     answers: dict[int, str] = {}
     device = next(model.parameters()).device

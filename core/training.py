@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from core import speedups
+from core.checkpoints import kept_checkpoints
 from core.doctor import cpu_has_amx
 from core.errors import PlugtuneError
 from core.kinds import RunContext, TrainResult
@@ -203,16 +204,6 @@ def training_arguments(ctx: RunContext, output_dir: str, with_eval: bool = False
     from transformers import TrainingArguments
 
     return TrainingArguments(**training_kwargs(ctx, output_dir, with_eval))
-
-
-def kept_checkpoints(output_dir) -> list[int]:
-    """The steps of the checkpoints under ``output_dir`` that hold an adapter, in order."""
-    steps = []
-    for path in Path(output_dir).glob("checkpoint-*"):
-        step = path.name.removeprefix("checkpoint-")
-        if step.isdigit() and (path / "adapter_config.json").is_file():
-            steps.append(int(step))
-    return sorted(steps)
 
 
 def run_training(trainer, train_dataset, configured_epochs: float, resume_from: str | None = None,
