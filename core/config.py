@@ -85,6 +85,11 @@ class DataConfig:
     label_field: str = "label"  # text_label: the column holding the class name
     max_train_rows: Optional[int] = None  # keep only each training file's first N rows, before its weight
     max_eval_rows: Optional[int] = None  # keep only the first N eval rows
+    # The validation split that picks the best checkpoint and stops training early (never the
+    # eval file): a file of its own, or data.val_fraction of the training rows set aside
+    # (stratified by label for classification, drawn with the run's seed). null: none.
+    val_path: Optional[str] = None
+    val_fraction: Optional[float] = None  # e.g. 0.1: a tenth of the training rows validate instead of train
     # Column names in the file for the format's canonical fields, e.g. {instruction: instruct}
     # for alpaca-style data exported with other names. Unlisted fields keep their own names.
     columns: Any = None  # a mapping; typed Any so `data.columns={...}` can set new keys
@@ -110,6 +115,10 @@ class TaskConfig:
     # How the ``text`` template lays out the input; {text} is the example's text. A fixed cue
     # at the end (e.g. "{text}\nIntent:") gives a classification head a consistent last token.
     input_format: str = "{text}"
+    # A classic text classifier (TF-IDF character n-grams + logistic regression, scikit-learn)
+    # trained on the same training rows and scored on the same eval rows: the third column of the
+    # comparison. null: on for tasks with class labels, off for generation.
+    classic_baseline: Optional[bool] = None
     # The ``file`` prompt template reads its layout from this YAML file (see CONTRIBUTING.md).
     template_file: Optional[str] = None
 
@@ -126,6 +135,14 @@ class GenerationConfig:
     repetition_penalty: float = 1.0  # above 1 discourages repeating tokens already in the text
     no_repeat_ngram_size: int = 0  # never repeat an n-gram of this size; 0: off
     seed: Optional[int] = None  # the sampling seed; null: the run's seed
+
+
+@dataclass
+class ConfidenceConfig:
+    """How sure the comparison is: bootstrap intervals and paired tests on the main metric."""
+
+    level: float = 0.95  # the intervals' coverage
+    resamples: int = 1000  # bootstrap resamples of the eval rows (drawn with the run's seed)
 
 
 @dataclass
@@ -180,8 +197,19 @@ class TrainConfig:
     packing: bool = False  # sft only: pack short examples into max_length rows (needs flash attention)
     loss_on: LossOn = LossOn.answer  # generation tasks: which tokens carry the loss (answer or all)
     precision: Precision = Precision.auto  # auto, fp32, bf16 or fp16; any but auto wins over train.speedups.cpu_bf16
-    eval_strategy: Strategy = Strategy.no  # when the eval split's loss is logged: steps, epoch or no
+    # When the validation split is scored (main metric and loss) or, without one, the eval split's
+    # loss is logged: steps, epoch or no; null: epoch with a validation split, else no.
+    eval_strategy: Optional[Strategy] = None
     eval_steps: Optional[int] = None  # eval_strategy=steps: every N steps (setting it alone turns on steps)
+    # With a validation split: the fine-tuned evaluation, export and chat use the checkpoint that
+    # scored best on it (task.main_metric), not the last step.
+    load_best: bool = True
+    early_stopping_patience: Optional[int] = None  # stop after N validations without improvement; null: never
+    early_stopping_threshold: float = 0.0  # the least gain in the main metric that counts as improvement
+    val_max_rows: Optional[int] = 200  # validation rows scored per check (the loss uses them all); null: all
+    # Experiment trackers the run logs to: tensorboard, mlflow, swanlab, trackio, wandb (each an
+    # optional extra, e.g. pip install 'plugtune[mlflow]'); empty: none.
+    report_to: List[str] = field(default_factory=list)
     threads: Optional[int] = None  # torch CPU threads; None: one per core
     # The training kit's speed-ups, each switchable by name, e.g. train.speedups.compile=true
     # (core/speedups/, docs/speed.md).
@@ -208,6 +236,7 @@ class PlugtuneConfig:
     peft: PeftConfig = field(default_factory=PeftConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    confidence: ConfidenceConfig = field(default_factory=ConfidenceConfig)
     seed: int = 42  # seeds data order, LoRA init and the classification layer
     mode: Mode = Mode.train  # train (the whole run) or inspect (check the data, show one example)
     overwrite: bool = False  # re-run into a run dir that holds a finished run (results.json), replacing it

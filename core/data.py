@@ -35,6 +35,8 @@ class LoadedData:
 
     train: list[Example]
     eval: list[Example]
+    # the validation split (data.val_path, or data.val_fraction of the training rows); [] without one
+    val: list[Example] = field(default_factory=list)
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> label -> rows
     skipped: dict[str, list[SkippedRow]] = field(default_factory=dict)  # split -> rows the format skipped
     # split -> file:line of rows whose answer task.max_length cut away entirely (they train nothing)
