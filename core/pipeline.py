@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from core import tracking
 from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
 from core.distributed import is_main_process
@@ -192,6 +193,7 @@ def run(cfg, run_dir: Path) -> dict | None:
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
     write_outputs(run_dir, results, evals, predictions, trained.log_history)
+    tracking.log_results(cfg, run_dir, results)
     hook.on_run_end(results=results, run_dir=run_dir)
     return results
 

@@ -33,7 +33,7 @@ import re
 import time
 from pathlib import Path
 
-from core import speedups
+from core import speedups, tracking
 from core.checkpoints import kept_checkpoints
 from core.doctor import cpu_has_amx
 from core.errors import PlugtuneError
@@ -97,7 +97,7 @@ def check_precision(cfg) -> None:
 def eval_strategy(train) -> str:
     """When the eval loss is computed: ``train.eval_strategy``, except that ``train.eval_steps``
     set alone (strategy left at ``no``) means every N steps, as it did before the strategy existed."""
-    strategy = choice(train.eval_strategy)
+    strategy = "no" if train.get("eval_strategy") is None else choice(train.eval_strategy)
     return "steps" if strategy == "no" and train.eval_steps else strategy
 
 
@@ -144,7 +144,7 @@ def training_kwargs(ctx: RunContext, output_dir: str, with_eval: bool = False) -
         save_strategy="no" if save == "steps" and not train.save_steps else save,
         save_steps=train.save_steps or 500,
         save_total_limit=train.save_total_limit,  # the newest N; None: every checkpoint
-        report_to=[],
+        **tracking.trainer_kwargs(ctx.cfg, ctx.run_dir),  # report_to and the trackers' settings
         seed=ctx.cfg.seed,
         data_seed=ctx.cfg.seed,
         dataloader_num_workers=0,
@@ -204,6 +204,11 @@ def training_arguments(ctx: RunContext, output_dir: str, with_eval: bool = False
     from transformers import TrainingArguments
 
     return TrainingArguments(**training_kwargs(ctx, output_dir, with_eval))
+
+
+def trainer_callbacks(ctx: RunContext) -> list:
+    """The TrainerCallbacks every built-in trainer adds: the trackers' (``train.report_to``)."""
+    return tracking.callbacks(ctx.cfg)
 
 
 def run_training(trainer, train_dataset, configured_epochs: float, resume_from: str | None = None,

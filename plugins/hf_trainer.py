@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from core import hookimpl, speedups
 from core.kinds import RunContext, TrainResult
-from core.training import run_training, scored_eval_rows, training_arguments
+from core.training import run_training, scored_eval_rows, trainer_callbacks, training_arguments
 
 
 def rows_with_labels(rows) -> list[dict]:
@@ -34,6 +34,7 @@ class HfTrainer:
             eval_dataset=eval_rows or None,
             data_collator=head.collator(ctx),
             processing_class=ctx.tokenizer,
+            callbacks=trainer_callbacks(ctx),
         )
         speedups.configure(trainer, ctx.cfg)
         return run_training(trainer, train_dataset, float(ctx.cfg.train.epochs), ctx.resume_from,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from core import PlugtuneError, hookimpl, speedups
 from core.kinds import RunContext, TrainResult
-from core.training import run_training, scored_eval_rows, training_kwargs
+from core.training import run_training, scored_eval_rows, trainer_callbacks, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
@@ -74,6 +74,7 @@ class SftTrainer:
             train_dataset=to_dataset(train_dataset),
             eval_dataset=to_dataset(eval_rows) if eval_rows else None,
             processing_class=ctx.tokenizer,
+            callbacks=trainer_callbacks(ctx),
         )
         speedups.configure(trainer, ctx.cfg)
         return trainer
