@@ -38,6 +38,9 @@ them in ``details["skipped_no_reference"]``; if no example is left, the metric i
 ``details["reason"]`` says why (a run with nothing to score runs no evaluator at all). ``details`` also has ``count`` (examples scored) and
 ``empty_predictions`` (scored examples where the model produced only whitespace).
 
+Each evaluator also has ``row_scores`` (the per-example scores it averages), which
+core.confidence resamples for bootstrap intervals.
+
 The helpers :func:`normalize_answer`, :func:`answer_tokens`, :func:`token_f1`,
 :func:`lcs_length` and :func:`rouge_l_f1` are plain functions other plugins may import.
 """
@@ -153,6 +156,11 @@ def exact_match_score(prediction: str, reference: str) -> float:
     return float(normalize_answer(prediction) == normalize_answer(reference))
 
 
+def _answer(p: Prediction) -> str:
+    # A head may hand back None for an answer it could not produce; score it as empty.
+    return p.prediction if isinstance(p.prediction, str) else ""
+
+
 class MeanScoreEvaluator:
     """Average ``score(prediction, reference)`` over the examples that have a reference."""
 
@@ -160,11 +168,16 @@ class MeanScoreEvaluator:
         self.name = name
         self.score = score
 
+    def row_scores(self, predictions: list[Prediction], ctx: RunContext) -> dict[str, list[float]]:
+        """The per-example scores :meth:`evaluate` averages (examples with a reference, in order);
+        core.confidence resamples them for bootstrap intervals."""
+        scored = [p for p in predictions if isinstance(p.reference, str)]
+        return {self.name: [self.score(_answer(p), p.reference) for p in scored]}
+
     def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult:
         scored = [p for p in predictions if isinstance(p.reference, str)]
         skipped = len(predictions) - len(scored)
-        # A head may hand back None for an answer it could not produce; score it as empty.
-        answers = [p.prediction if isinstance(p.prediction, str) else "" for p in scored]
+        answers = [_answer(p) for p in scored]
         details = {
             "count": len(scored),
             "empty_predictions": sum(1 for a in answers if not a.strip()),
@@ -179,7 +192,8 @@ class MeanScoreEvaluator:
             return EvalResult(
                 metrics={self.name: 0.0}, details=details, report_md=f"{self.name}: {details['reason']}."
             )
-        mean = sum(self.score(a, p.reference) for a, p in zip(answers, scored)) / len(scored)
+        scores = self.row_scores(scored, ctx)[self.name]
+        mean = sum(scores) / len(scores)
         # The metric table already shows the value; only a skip is worth a line in report.md.
         report = ""
         if skipped:

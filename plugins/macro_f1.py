@@ -10,6 +10,11 @@ to predictions.jsonl with ``"scored": false``. Called directly with such rows, t
 leaves them out too and counts them in ``details["skipped_no_reference"]``; with no labelled row
 left, accuracy and macro-F1 are 0.0, ``details["reason"]`` says why and no plot is drawn (as the
 generation evaluators do).
+
+For bootstrap intervals (core.confidence) the evaluator also gives ``row_scores`` (accuracy is
+the mean of per-row 0/1 hits) and ``resampled``, which computes accuracy and macro-F1 on many
+resamples of the rows at once from per-resample confusion counts, with the same formula as
+scikit-learn's (per class ``F1 = 2 TP / (predicted + actual)``, 0 for a class with neither).
 """
 
 from __future__ import annotations
@@ -97,6 +102,36 @@ class MacroF1Evaluator:
                 )
             },
         )
+
+
+    def row_scores(self, predictions: list[Prediction], ctx: RunContext) -> dict[str, list[float]]:
+        """Per-row accuracy hits (1.0 or 0.0) of the rows :meth:`evaluate` scores, in order."""
+        scored = [p for p in predictions if p.reference is not None]
+        return {"accuracy": [float(p.prediction == p.reference) for p in scored]}
+
+    def resampled(self, predictions: list[Prediction], ctx: RunContext, indices) -> dict:
+        """Accuracy and macro-F1 on each resample: ``indices`` is a ``(resamples, rows)`` array of
+        indices into the rows :meth:`evaluate` scores; returns one value per resample."""
+        import numpy as np
+
+        scored = [p for p in predictions if p.reference is not None]
+        labels = list(ctx.labels)
+        references = [p.reference for p in scored]
+        answers = [p.prediction for p in scored]
+        # One-hot (rows, labels): a label outside the list counts for no class, as in scikit-learn.
+        actual = np.array([[r == label for label in labels] for r in references], dtype=np.float64).reshape(len(scored), len(labels))
+        predicted = np.array([[a == label for label in labels] for a in answers], dtype=np.float64).reshape(len(scored), len(labels))
+        hits = np.array([a == r for a, r in zip(answers, references)], dtype=np.float64)
+        indices = np.asarray(indices)
+        size, rows = indices.shape
+        flat = (indices + np.arange(size)[:, None] * len(scored)).ravel()
+        counts = np.bincount(flat, minlength=size * len(scored)).reshape(size, len(scored)).astype(np.float64)
+        # One product gives every count (whole numbers, exact in float64): TP, predicted + actual, hits.
+        k = len(labels)
+        totals = counts @ np.hstack([actual * predicted, actual + predicted, hits[:, None]])
+        true_positive, denominator = totals[:, :k], totals[:, k:2 * k]
+        f1 = np.divide(2.0 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
+        return {"accuracy": totals[:, 2 * k] / rows, "macro_f1": f1.mean(axis=1)}
 
 
 @hookimpl

@@ -83,6 +83,9 @@ average); ``details["reason"]`` says so. With no scorable example at all, ``exac
 ``name_accuracy`` and ``args_f1`` are null) and ``worst_failures`` (up to 10, worst first: answers that
 are not JSON, wrong call decisions, wrong tools, then argument errors, most errors first).
 ``report_md`` shows the per-tool table and the worst failures.
+
+``row_scores`` gives the per-example 0/1 scores behind ``exact_match`` and
+``call_decision_accuracy``, for core.confidence's bootstrap intervals and McNemar test.
 """
 
 from __future__ import annotations
@@ -492,6 +495,17 @@ def run_tools(ctx) -> list | None:
 
 
 class ToolCallEvaluator:
+    def row_scores(self, predictions: list[Prediction], ctx: RunContext) -> dict[str, list[float]]:
+        """Per-example 0/1 scores of the two metrics averaged over every scored example
+        (``exact_match``, ``call_decision_accuracy``), in order; core.confidence resamples them.
+        The other metrics average over a subset or over argument pairs and are not listed."""
+        scored = [_score(p, reference) for p in predictions
+                  for reference in [parse_tool_call(p.reference)] if reference is not None]
+        return {
+            PREFIX + "exact_match": [float(s.exact) for s in scored],
+            PREFIX + "call_decision_accuracy": [float(s.answer.is_call == s.reference.is_call) for s in scored],
+        }
+
     def evaluate(self, predictions: list[Prediction], ctx: RunContext) -> EvalResult:
         scored: list[_Scored] = []
         for p in predictions:
