@@ -2,8 +2,9 @@
 
 Loads only the tokenizer (no weights): reads both splits through the data format, renders and
 tokenises every row through the task head, then prints counts, length statistics, the
-truncation rate and one rendered example with the trained tokens marked ``⟦…⟧`` (the answers, or
-the whole text under ``train.loss_on=all``).
+truncation rate, the data audit (``core.audit``: duplicates between and within the splits,
+conflicting labels, label shares, eval labels and tools never trained on) and one rendered example
+with the trained tokens marked ``⟦…⟧`` (the answers, or the whole text under ``train.loss_on=all``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+from core.audit import audit, text_lines as audit_lines
 from core.data import load_data
 from core.kinds import RunContext
 from core.models import resolve_model_dir
@@ -92,6 +94,7 @@ def inspect(cfg, plugins) -> str:
         lines.append(f"dropped from {split} (label not in task.labels): {dropped}")
     for split, skipped in stats["skipped_rows"].items():
         lines.append(f"skipped from {split}: {skipped['count']} rows, e.g. {skipped['rows'][:3]}")
+    lines += ["", *audit_lines(audit(data.train, data.eval, data.val))]
     example = train[0]
     lines += [
         "",
