@@ -37,6 +37,7 @@ class LoadedData:
     eval: list[Example]
     # the validation split (data.val_path, or data.val_fraction of the training rows); [] without one
     val: list[Example] = field(default_factory=list)
+    validation: dict = field(default_factory=dict)  # where the validation rows came from (results.json)
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> label -> rows
     skipped: dict[str, list[SkippedRow]] = field(default_factory=dict)  # split -> rows the format skipped
     # split -> file:line of rows whose answer task.max_length cut away entirely (they train nothing)
@@ -84,6 +85,7 @@ class LoadedData:
                 split: {"count": len(rows), "rows": rows[:SKIPPED_LISTED]} for split, rows in self.without_answer.items()
             },
             "train_label_counts": dict(Counter(ex.label for ex in self.train if ex.label)),
+            **({"val_rows": len(self.val), "validation": self.validation} if self.val else {}),
             "eval_labels_not_in_train": self.eval_labels_not_in_train(),
         }
 
@@ -319,7 +321,8 @@ def load_data(cfg, data_format) -> LoadedData:
     labels_from_training_file(cfg, [ex for examples, _, _ in read for ex in examples],
                               ", ".join(f.path for f in files))
     data = LoadedData(train=[], eval=[])
-    for number, (file, (examples, skipped, rows)) in enumerate(zip(files, read), start=1):
+    parts, file_stats = [], []
+    for file, (examples, skipped, rows) in zip(files, read):
         stats = {"path": file.path, "format": file.format, "rows_read": rows, "weight": file.weight}
         if skipped:
             data.skipped.setdefault("train", []).extend(skipped)
@@ -347,19 +350,9 @@ def load_data(cfg, data_format) -> LoadedData:
         examples = answered
         if cfg.data.max_train_rows is not None:
             examples = examples[: cfg.data.max_train_rows]
-        used = weighted(examples, file.weight, random.Random(f"{cfg.seed}/{number - 1}"))
-        stats["rows_used"] = len(used)
-        data.train_files.append(stats)
-        data.train.extend(used)
-        weight = f"{file.weight:g}"
-        log.info("train file %d/%d %s (%s): %d rows read, weight %s: %d rows used", number, len(files), file.path,
-                 file.format, rows, weight, len(used))
+        parts.append(examples)
+        file_stats.append(stats)
     data.dropped = {split: dict(counts) for split, counts in data.dropped.items()}
-    if not data.train:
-        raise PlugtuneError(
-            "no training rows: every file's weight is 0 (or its sample rounds to 0 rows); raise a weight in data.mix "
-            "or data.train_path"
-        )
 
     eval_path = cfg.data.eval_path
     examples, skipped, _ = _read(eval_path, plugins[eval_format], cfg.data, split_multi_turn)
@@ -378,6 +371,20 @@ def load_data(cfg, data_format) -> LoadedData:
                  "not scored", eval_path, len(missing), len(examples))
     data.eval = examples
 
+    parts = _validation_split(cfg, data, parts, plugins[str(cfg.data.format)], split_multi_turn)
+    for number, (file, stats, examples) in enumerate(zip(files, file_stats, parts), start=1):
+        used = weighted(examples, file.weight, random.Random(f"{cfg.seed}/{number - 1}"))
+        stats["rows_used"] = len(used)
+        data.train_files.append(stats)
+        data.train.extend(used)
+        log.info("train file %d/%d %s (%s): %d rows read, weight %s: %d rows used", number, len(files), file.path,
+                 file.format, stats["rows_read"], f"{file.weight:g}", len(used))
+    if not data.train:
+        raise PlugtuneError(
+            "no training rows: every file's weight is 0 (or its sample rounds to 0 rows); raise a weight in data.mix "
+            "or data.train_path"
+        )
+
     unseen = data.eval_labels_not_in_train()
     if unseen:
         log.warning(
@@ -385,6 +392,39 @@ def load_data(cfg, data_format) -> LoadedData:
             ", ".join(f"{label} ({count} rows)" for label, count in unseen.items()),
         )
     return data
+
+
+def _validation_split(cfg, data: LoadedData, parts: list[list[Example]], data_format,
+                      split_multi_turn: bool) -> list[list[Example]]:
+    """Fill ``data.val`` from ``data.val_path`` or ``data.val_fraction`` (``core.validation_split``)
+    and return the training files' rows without the ones set aside."""
+    from core import validation_split
+
+    val_path, fraction = cfg.data.get("val_path"), cfg.data.get("val_fraction")
+    if val_path and fraction is not None:
+        raise PlugtuneError("data.val_path and data.val_fraction both set: the validation rows come from one of them; "
+                            "drop one")
+    if val_path:
+        examples, skipped, _ = _read(val_path, data_format, cfg.data, split_multi_turn)
+        if skipped:
+            data.skipped["validation"] = skipped
+        if cfg.task.labels:
+            examples, unknown = _known_labels(cfg, val_path, examples)
+            if unknown:
+                data.dropped["validation"] = unknown
+        unanswered = [ex.source for ex in examples if not has_answer(ex)]
+        if unanswered:
+            log.warning("%s: %d validation rows have no answer and are left out: %s", val_path, len(unanswered),
+                        _listed(unanswered))
+        data.val, data.validation = validation_split.from_file(
+            val_path, [ex for ex in examples if has_answer(ex)], data.eval, cfg.data.eval_path)
+    elif fraction is not None:
+        parts, data.val, data.validation = validation_split.carve(parts, float(fraction), int(cfg.seed), data.eval)
+    else:
+        return parts
+    log.info("validation split: %d rows from %s%s", len(data.val), data.validation["source"],
+             f" ({data.validation['label_counts']})" if data.validation.get("label_counts") else "")
+    return parts
 
 
 def _known_labels(cfg, path, examples: list[Example]) -> tuple[list[Example], dict[str, int]]:

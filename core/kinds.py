@@ -36,6 +36,9 @@ class RunContext:
     tokenizer: Any = None
     resume_from: str | None = None  # a checkpoint folder the trainer continues from
     template: Any = None  # the resolved prompt template (a core.kinds.PromptTemplate)
+    # The validation split's scorer (core.validation.Validator) when the run has one: trainers
+    # built on core.training's trainer_class and trainer_callbacks score it at each evaluation.
+    validation: Any = None
 
 
 @dataclass

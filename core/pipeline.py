@@ -144,7 +144,9 @@ def run(cfg, run_dir: Path) -> dict | None:
     model = head.load(ctx)
     encoded_train = head.encode(ctx, data.train)
     encoded_eval = head.encode(ctx, data.eval)  # encoded once, used for both evaluations
-    truncated = count_truncated({"train": encoded_train, "eval": encoded_eval}, cfg.task.max_length)
+    encoded_val = head.encode(ctx, data.val) if data.val else []
+    truncated = count_truncated({"train": encoded_train, "eval": encoded_eval, **({"validation": encoded_val} if data.val else {})},
+                                cfg.task.max_length)
     data.note_untrained("train", encoded_train, cfg.task.max_length)  # answers cut away: named, never silent
 
     main = is_main_process()
@@ -155,7 +157,9 @@ def run(cfg, run_dir: Path) -> dict | None:
         metrics["baseline"], evals["baseline"] = evaluate(plugins.evaluators, predictions["baseline"], ctx)
         hook.on_metrics(model="baseline", metrics=metrics["baseline"], run_dir=run_dir)
 
-    trained = plugins.trainer.train(ctx, model, head, encoded_train, encoded_eval)
+    ctx.validation = make_validator(ctx, plugins, data, encoded_val)
+    # With a validation split the trainer's eval loss is computed on it, never on the eval rows.
+    trained = plugins.trainer.train(ctx, model, head, encoded_train, encoded_val if data.val else encoded_eval)
     if not main:
         return None
     # Save the adapter as soon as it exists: a failure in evaluation must not lose it.
@@ -186,6 +190,7 @@ def run(cfg, run_dir: Path) -> dict | None:
             "speedups": trained.speedups,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
+        **({"validation": validation_summary(ctx, data, cfg.task.trainer)} if data.val else {}),
         # Eval rows without a reference answer are generated and written, not scored.
         "scoring": scoring_counts(predictions["finetuned"]),
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
@@ -196,6 +201,42 @@ def run(cfg, run_dir: Path) -> dict | None:
     tracking.log_results(cfg, run_dir, results)
     hook.on_run_end(results=results, run_dir=run_dir)
     return results
+
+
+def make_validator(ctx: RunContext, plugins: Plugins, data, encoded_val: list[dict]):
+    """The validation split's scorer and best-checkpoint keeper (``core.validation``), or None
+    without a validation split (or with ``train.eval_strategy=no``, said in the log)."""
+    from core.training import eval_strategy
+    from core.validation import Validator, best_checkpoint_callback
+
+    train = ctx.cfg.train
+    if not data.val:
+        return None
+    if eval_strategy(train, validating=True) == "no":
+        log.warning("train.eval_strategy=no: the %d validation rows are never scored, so no best checkpoint is chosen "
+                    "(the last step is the fine-tuned model)", len(data.val))
+        return None
+    validator = Validator(
+        ctx=ctx, head=plugins.head, encoded=encoded_val, examples=data.val, metric=ctx.cfg.task.main_metric,
+        evaluate=lambda predictions: evaluate(plugins.evaluators, predictions, ctx)[0], max_rows=train.val_max_rows,
+    )
+    validator.callback = best_checkpoint_callback(validator, load_best=bool(train.load_best),
+                                                  patience=train.early_stopping_patience,
+                                                  threshold=float(train.early_stopping_threshold))
+    return validator
+
+
+def validation_summary(ctx: RunContext, data, trainer_name: str) -> dict:
+    """results.json's ``validation``: where the rows came from, every check, the best and the one
+    used (``core.validation``)."""
+    summary = dict(data.validation)
+    if ctx.validation is None:
+        return {**summary, "checks": [], "used": "last"}
+    summary.update(ctx.validation.callback.summary())
+    if not summary["checks"]:
+        log.warning("task.trainer=%s did not score the validation split (it does not use core.training's "
+                    "trainer_class and trainer_callbacks): the last step is the fine-tuned model", trainer_name)
+    return summary
 
 
 def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, log_history: list) -> None:

@@ -94,17 +94,20 @@ def check_precision(cfg) -> None:
         precision(cfg)
 
 
-def eval_strategy(train) -> str:
-    """When the eval loss is computed: ``train.eval_strategy``, except that ``train.eval_steps``
-    set alone (strategy left at ``no``) means every N steps, as it did before the strategy existed."""
-    strategy = "no" if train.get("eval_strategy") is None else choice(train.eval_strategy)
+def eval_strategy(train, validating: bool = False) -> str:
+    """When the Trainer evaluates: ``train.eval_strategy``; unset (null), ``epoch`` when there is a
+    validation split (``validating``) and otherwise ``no``, except that ``train.eval_steps`` set
+    alone means every N steps."""
+    if train.get("eval_strategy") is None:
+        return "steps" if train.eval_steps else "epoch" if validating else "no"
+    strategy = choice(train.eval_strategy)
     return "steps" if strategy == "no" and train.eval_steps else strategy
 
 
 def scored_eval_rows(ctx: RunContext, rows, scored) -> list:
     """The eval rows the eval loss is computed on (those ``scored(row)`` accepts: a label, answer
     tokens), or [] when ``train.eval_strategy`` is off; a request with no such row is logged."""
-    strategy = eval_strategy(ctx.cfg.train)
+    strategy = eval_strategy(ctx.cfg.train, validating=ctx.validation is not None)
     if strategy == "no":
         return []
     kept = [row for row in rows or [] if scored(row)]
@@ -158,7 +161,7 @@ def training_kwargs(ctx: RunContext, output_dir: str, with_eval: bool = False) -
         disable_tqdm=False,
         **engine_kwargs(train),
     )
-    strategy = eval_strategy(train)
+    strategy = eval_strategy(train, validating=ctx.validation is not None)
     if with_eval and strategy != "no":
         kwargs.update(eval_strategy=strategy, prediction_loss_only=True, per_device_eval_batch_size=train.eval_batch_size)
         if strategy == "steps":
@@ -207,8 +210,21 @@ def training_arguments(ctx: RunContext, output_dir: str, with_eval: bool = False
 
 
 def trainer_callbacks(ctx: RunContext) -> list:
-    """The TrainerCallbacks every built-in trainer adds: the trackers' (``train.report_to``)."""
-    return tracking.callbacks(ctx.cfg)
+    """The TrainerCallbacks every built-in trainer adds: the validation split's best-checkpoint
+    keeper (``core.validation``) and the trackers' (``train.report_to``)."""
+    keeper = [ctx.validation.callback] if ctx.validation is not None and ctx.validation.callback else []
+    return keeper + tracking.callbacks(ctx.cfg)
+
+
+def trainer_class(base: type, ctx: RunContext) -> type:
+    """``base`` (transformers' Trainer or TRL's SFTTrainer) with the speed-ups of ``core.speedups``
+    and, with a validation split, the task's metrics on it at every evaluation (``core.validation``)."""
+    from core.validation import trainer_mixin
+
+    sped_up = speedups.trainer_class(base)
+    if ctx.validation is None:
+        return sped_up
+    return type(f"Validating{sped_up.__name__}", (trainer_mixin(lambda trainer: ctx.validation), sped_up), {})
 
 
 def run_training(trainer, train_dataset, configured_epochs: float, resume_from: str | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from core import hookimpl, speedups
 from core.kinds import RunContext, TrainResult
-from core.training import run_training, scored_eval_rows, trainer_callbacks, training_arguments
+from core.training import run_training, scored_eval_rows, trainer_callbacks, trainer_class, training_arguments
 
 
 def rows_with_labels(rows) -> list[dict]:
@@ -27,7 +27,7 @@ class HfTrainer:
 
         eval_rows = scored_eval_rows(ctx, eval_dataset, lambda row: bool(rows_with_labels([row])))
         args = training_arguments(ctx, str(ctx.run_dir / "checkpoints"), with_eval=bool(eval_rows))
-        trainer = speedups.trainer_class(Trainer)(
+        trainer = trainer_class(Trainer, ctx)(
             model=model,
             args=args,
             train_dataset=train_dataset,

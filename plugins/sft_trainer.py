@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from core import PlugtuneError, hookimpl, speedups
 from core.kinds import RunContext, TrainResult
-from core.training import run_training, scored_eval_rows, trainer_callbacks, training_kwargs
+from core.training import run_training, scored_eval_rows, trainer_callbacks, trainer_class, training_kwargs
 
 PACKING_SAFE_ATTENTION = ("flash_attention_2", "flash_attention_3")
 
@@ -68,7 +68,7 @@ class SftTrainer:
 
         check_packing(ctx, model)
         eval_rows = scored_eval_rows(ctx, eval_dataset, lambda row: any(row["completion_mask"]))
-        trainer = speedups.trainer_class(SFTTrainer)(
+        trainer = trainer_class(SFTTrainer, ctx)(
             model=model,
             args=sft_config(ctx, str(ctx.run_dir / "checkpoints"), bool(eval_rows)),
             train_dataset=to_dataset(train_dataset),
