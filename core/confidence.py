@@ -114,9 +114,11 @@ def bootstrap_p(gains: np.ndarray, observed: float) -> float:
 
 def _row_score_source(evaluators: dict, predictions: dict, metric: str, ctx):
     """Per-row scores of ``metric`` for every model, from the first evaluator that gives them."""
+    first = next(iter(predictions.values()))
     for evaluator in evaluators.values():
         row_scores = getattr(evaluator, "row_scores", None)
-        if row_scores is None:
+        # One row tells which metrics an evaluator scores per row; the whole set only for the right one.
+        if row_scores is None or metric not in row_scores(first[:1], ctx):
             continue
         per_model = {name: row_scores(preds, ctx) for name, preds in predictions.items()}
         if all(metric in scores for scores in per_model.values()):
@@ -162,7 +164,8 @@ def _ordered(names) -> list[str]:
 
 def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2
-    low, high = np.quantile(samples, [tail, 1 - tail])
+    # nan-aware: a resample on which a generic evaluator could not report the metric is left out.
+    low, high = np.nanquantile(samples, [tail, 1 - tail])
     return float(low), float(high)
 
 

@@ -258,3 +258,18 @@ def test_console_and_markdown_lines_name_the_numbers():
     assert any("includes 0 is not shown to be real" in line for line in markdown)
     assert f"| finetuned | {tuned['value']:.4f} | [{tuned['low']:.4f}, {tuned['high']:.4f}] |" in markdown
     assert console_lines(None) == [] and markdown_lines(None) == []
+
+
+def test_the_gain_interval_is_paired_on_the_same_rows():
+    # The fine-tuned model gets the baseline's 100 rows right and 20 more: the per-row difference
+    # is 0 or 1 on 200 rows, so the paired interval is far narrower than either model's.
+    refs = references(200)
+    base_right = [i < 100 for i in range(200)]
+    tuned_right = [i < 120 for i in range(200)]
+    conf = run({"baseline": classified("baseline", refs, base_right, 1),
+                "finetuned": classified("finetuned", refs, tuned_right, 2)}, "accuracy")
+    gain, tuned = conf["gains"]["finetuned_vs_baseline"], conf["models"]["finetuned"]
+    assert gain["value"] == pytest.approx(0.1)
+    assert gain["high"] - gain["low"] < 0.7 * (tuned["high"] - tuned["low"])
+    assert gain["low"] > 0  # never below: no row went the other way
+    assert gain["discordant"] == {"finetuned_only": 20, "baseline_only": 0}
