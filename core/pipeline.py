@@ -15,7 +15,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from core import tracking
+from core import confidence, tracking
+from core.audit import audit as audit_data
+from core.audit import warnings as audit_warnings
 from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
 from core.distributed import is_main_process
@@ -124,7 +126,11 @@ def run(cfg, run_dir: Path) -> dict | None:
     # them, as the command-line check before the run sees them, not the training file's.
     resume_from = resume_or_start(cfg, run_dir, main_process=is_main_process())
     data = load_data(cfg, plugins.data_format)
-    log.info("data: %d train rows, %d eval rows", len(data.train), len(data.eval))
+    log.info("data: %d train rows, %d eval rows%s", len(data.train), len(data.eval),
+             f", {len(data.val)} validation rows" if data.val else "")
+    data_audit = audit_data(data.train, data.eval, data.val)
+    for line in audit_warnings(data_audit):
+        log.warning("%s", line)
     if is_main_process():  # what core.export / core.chat reopen: files, shipped settings and labels filled in
         write_text_atomic(run_dir / RESOLVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     model_dir = resolve_model_dir(cfg.model)
@@ -171,6 +177,8 @@ def run(cfg, run_dir: Path) -> dict | None:
     metrics["finetuned"], evals["finetuned"] = evaluate(plugins.evaluators, predictions["finetuned"], ctx)
     hook.on_metrics(model="finetuned", metrics=metrics["finetuned"], run_dir=run_dir)
 
+    confidence_block = confidence_of(predictions, plugins.evaluators, ctx)
+
     # A resumed run's throughput counts only what this process trained (examples: the whole run's).
     examples_here = round(trained.examples * remaining)
     tokens_here = trained.tokens * remaining
@@ -190,9 +198,11 @@ def run(cfg, run_dir: Path) -> dict | None:
             "speedups": trained.speedups,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
+        "audit": data_audit,
         **({"validation": validation_summary(ctx, data, cfg.task.trainer)} if data.val else {}),
         # Eval rows without a reference answer are generated and written, not scored.
         "scoring": scoring_counts(predictions["finetuned"]),
+        **({"confidence": confidence_block} if confidence_block else {}),
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
         "plugins": provenance(cfg),  # which plugin, distribution and version provided each name used
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
@@ -201,6 +211,20 @@ def run(cfg, run_dir: Path) -> dict | None:
     tracking.log_results(cfg, run_dir, results)
     hook.on_run_end(results=results, run_dir=run_dir)
     return results
+
+
+def confidence_of(predictions: dict[str, list[Prediction]], evaluators: dict, ctx: RunContext) -> dict | None:
+    """Bootstrap intervals and paired tests of the main metric (``core.confidence``) over the scored
+    rows every model answered; None when there is nothing to resample (or the models' rows differ,
+    which is logged rather than losing a finished run)."""
+    cfg = ctx.cfg
+    scored = {name: [p for p in preds if is_scored(p)] for name, preds in predictions.items()}
+    try:
+        return confidence.compute(scored, evaluators, cfg.task.main_metric, ctx, level=float(cfg.confidence.level),
+                                  resamples=int(cfg.confidence.resamples), seed=int(cfg.seed))
+    except ValueError as error:
+        log.warning("confidence intervals left out: %s", error)
+        return None
 
 
 def make_validator(ctx: RunContext, plugins: Plugins, data, encoded_val: list[dict]):
@@ -248,7 +272,11 @@ def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, 
                          "prediction": pred.prediction, "scored": is_scored(pred), **pred.extra})
     write_jsonl_atomic(run_dir / "predictions.jsonl", rows)
     plots = []
-    if draw_loss_curve(log_history, run_dir / "loss_curve.png"):
+    validation = results.get("validation") or {}
+    best = validation.get("best") or {}
+    if draw_loss_curve(log_history, run_dir / "loss_curve.png", metric=validation.get("metric"),
+                       best_step=best.get("step") if validation.get("used") == "best" else None,
+                       loss_label="validation loss" if validation else "eval loss"):
         plots.append("loss_curve.png")
     for per_model in evals.values():
         for result in per_model.values():
@@ -285,6 +313,8 @@ def print_summary(results: dict, run_dir: Path) -> None:
               "(answers side by side in report.md)")
     else:
         print(comparison_table(results["metrics"]))
+        for line in confidence.console_lines(results.get("confidence")):
+            print(line)
         if scoring.get("unscored"):
             print(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "
                   "without a reference answer: side by side in report.md)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.audit import markdown_lines as audit_markdown
+from core.confidence import markdown_lines as confidence_markdown
 from core.data import describe_dropped
 from core.types import EvalResult, Prediction
 
@@ -75,7 +77,7 @@ def render_report(
     for split, dropped in data.get("dropped_unknown_labels", {}).items():
         listed = describe_dropped(dropped, list(cfg["task"].get("labels") or []))
         lines.append(f"- dropped from {split} (label not in task.labels): {sum(dropped.values())} rows: {listed}")
-    if data.get("eval_labels_not_in_train"):
+    if data.get("eval_labels_not_in_train") and not results.get("audit"):  # the audit section lists them
         unseen = ", ".join(f"{k} ({v} rows)" for k, v in data["eval_labels_not_in_train"].items())
         lines.append(f"- eval labels never seen in training: {unseen}")
     for split, count in data.get("truncated_rows", {}).items():
@@ -97,6 +99,8 @@ def render_report(
         else:
             lines.append(f"- left out of training ({split}): {missing['count']} rows without an answer")
         lines += [f"  - {row}" for row in missing["rows"]]
+    if results.get("audit"):
+        lines += ["", *audit_markdown(results["audit"])]
     lines += ["", "## Metrics"]
     scoring = results.get("scoring", {})
     if scoring.get("scored") == 0:
@@ -115,6 +119,8 @@ def render_report(
         f"Training: {train['seconds']:.1f} s, {train['examples']} examples "
         f"({train['examples_per_second']:.1f}/s), {train['tokens_per_second']:.0f} tokens/s.",
     ]
+    lines += ["", *confidence_markdown(results.get("confidence"))] if results.get("confidence") else []
+    lines += _validation_section(results.get("validation"))
     for model in ("finetuned", "baseline"):
         for evaluator, result in evals.get(model, {}).items():
             if result.report_md:
@@ -124,6 +130,36 @@ def render_report(
     lines += _sample_table(predictions, samples)
     lines += _unscored_table(predictions)
     return "\n".join(lines) + "\n"
+
+
+def _validation_section(validation: dict | None) -> list[str]:
+    """Which check of the validation split won, and every check's value."""
+    if not validation:
+        return []
+    source = (f"{validation['rows']} rows set aside from training (data.val_fraction={validation['fraction']})"
+              if validation.get("source") == "data.val_fraction" else f"{validation['rows']} rows of `{validation['source']}`")
+    lines = ["", "## Validation", "", f"Validation split: {source}."]
+    checks, best, last = validation.get("checks") or [], validation.get("best"), validation.get("last")
+    if not checks or not best:
+        return lines + ["It was not scored: the last step is the fine-tuned model."]
+    metric = validation["metric"]
+    chosen = ("the best checkpoint" if validation.get("used") == "best" else "the last step")
+    lines.append(
+        f"Best {metric} {best['value']:.4f} at epoch {best['epoch']:g} (step {best['step']}); the last step scored "
+        f"{last['value']:.4f}. The fine-tuned model evaluated below is {chosen}"
+        + (" (train.load_best=true)." if validation.get("used") == "best" and best["step"] != last["step"] else ".")
+    )
+    if validation.get("stopped_early"):
+        lines.append(f"Training stopped early after {validation['early_stopping_patience']} validations without a gain.")
+    if validation.get("rows_scored") and validation["rows_scored"] < validation["rows"]:
+        lines.append(f"Each check scored the first {validation['rows_scored']} rows (train.val_max_rows).")
+    lines += ["", f"| epoch | step | {metric} | validation loss |", "|---|---|---|---|"]
+    for check in checks:
+        loss = "-" if check.get("loss") is None else f"{check['loss']:.4f}"
+        mark = " ★" if check["step"] == best["step"] else ""
+        lines.append(f"| {check['epoch']:g} | {check['step']} | {check['value']:.4f}{mark} | {loss} |")
+    lines.append(f"\nScoring the validation split took {validation.get('seconds', 0):.1f} s in all.")
+    return lines
 
 
 def _data_files(data_cfg: dict, stats: dict) -> list[str]:

@@ -7,7 +7,8 @@ results join the Trainer's eval loss in its log as ``eval_<metric>`` (so they re
 ``train_log.json``, the loss-curve plot and every tracker of ``train.report_to``).
 
 :class:`BestCheckpoint` keeps a copy of the adapter (LoRA weights and any trained head) each
-time the main metric improves by more than ``train.early_stopping_threshold``, in memory (an
+time the main metric improves by more than ``train.early_stopping_threshold`` (or, with no
+threshold, ties with a lower validation loss), in memory (an
 adapter is a few MB), stops training after ``train.early_stopping_patience`` evaluations without
 improvement, and with ``train.load_best`` puts the best copy back when training ends, so the
 fine-tuned evaluation, the saved ``adapter/``, export and chat all use it. The final weights
@@ -116,6 +117,12 @@ class Check:
     metrics: dict = field(default_factory=dict)
 
 
+def ties_with_lower_loss(check: Check, best: Check) -> bool:
+    """The same main metric (small validation splits often tie, e.g. at 1.0) with a lower
+    validation loss: the model is as right and surer of it, so the later check wins."""
+    return check.value == best.value and check.loss is not None and best.loss is not None and check.loss < best.loss
+
+
 def best_checkpoint_callback(validator: Validator, load_best: bool, patience: int | None, threshold: float):
     """A TrainerCallback (:class:`BestCheckpoint`) for ``validator``'s checks."""
     from transformers import TrainerCallback
@@ -141,7 +148,8 @@ def best_checkpoint_callback(validator: Validator, load_best: bool, patience: in
                           metrics={k.removeprefix("eval_"): v for k, v in metrics.items()
                                    if isinstance(v, (int, float)) and not k.endswith(("_runtime", "per_second"))})
             self.checks.append(check)
-            improved = not math.isnan(value) and (self.best is None or value > self.best.value + threshold)
+            improved = not math.isnan(value) and (self.best is None or value > self.best.value + threshold
+                                                  or (not threshold and ties_with_lower_loss(check, self.best)))
             if improved:
                 self.best, self.since_best = check, 0
                 self.best_state = adapter_state(model)
