@@ -117,6 +117,7 @@ def run(cfg, run_dir: Path) -> dict | None:
     resolve_data_paths(cfg)
     check_quantization(cfg.model)
     check_values(cfg)  # also for callers that skip the CLI
+    tracking.check(cfg)  # train.report_to: an unknown tracker or a missing extra, before any model loads
     hook = get_plugin_manager().hook
     if is_main_process():
         hook.on_run_start(cfg=cfg, run_dir=run_dir)
