@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from core import confidence, tracking
+from core import classic_baseline, confidence, tracking
 from core.audit import audit as audit_data
 from core.audit import warnings as audit_warnings
 from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
@@ -178,6 +178,13 @@ def run(cfg, run_dir: Path) -> dict | None:
     metrics["finetuned"], evals["finetuned"] = evaluate(plugins.evaluators, predictions["finetuned"], ctx)
     hook.on_metrics(model="finetuned", metrics=metrics["finetuned"], run_dir=run_dir)
 
+    classic = None
+    if classic_baseline.wanted(cfg, data.train):  # the same training rows (validation rows set aside), the same eval rows
+        classic = classic_baseline.fit_predict(data.train, data.eval, list(cfg.task.labels), cfg.seed)
+        predictions["classic"] = classic.predictions
+        metrics["classic"], evals["classic"] = evaluate(plugins.evaluators, classic.predictions, ctx)
+        log.info("classic baseline (%s): %s in %.1f s", classic.description,
+                 ", ".join(f"{k}={v:.4f}" for k, v in metrics["classic"].items()), classic.seconds)
     confidence_block = confidence_of(predictions, plugins.evaluators, ctx)
 
     # A resumed run's throughput counts only what this process trained (examples: the whole run's).
@@ -204,6 +211,8 @@ def run(cfg, run_dir: Path) -> dict | None:
         # Eval rows without a reference answer are generated and written, not scored.
         "scoring": scoring_counts(predictions["finetuned"]),
         **({"confidence": confidence_block} if confidence_block else {}),
+        **({"classic_baseline": {"seconds": round(classic.seconds, 2), "description": classic.description,
+                                 **classic.settings}} if classic else {}),
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
         "plugins": provenance(cfg),  # which plugin, distribution and version provided each name used
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
@@ -267,8 +276,8 @@ def validation_summary(ctx: RunContext, data, trainer_name: str) -> dict:
 def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, log_history: list) -> None:
     """Predictions, plots, report, and results.json last (its presence means the run finished)."""
     rows = []
-    for model_name in ("baseline", "finetuned"):
-        for pred in predictions[model_name]:
+    for model_name in ("baseline", "finetuned", "classic"):
+        for pred in predictions.get(model_name, []):
             rows.append({"model": pred.model, "input": pred.input, "reference": pred.reference,
                          "prediction": pred.prediction, "scored": is_scored(pred), **pred.extra})
     write_jsonl_atomic(run_dir / "predictions.jsonl", rows)
@@ -313,7 +322,7 @@ def print_summary(results: dict, run_dir: Path) -> None:
         print(f"nothing was scored: none of the {scoring['eval_rows']} eval rows has a reference answer "
               "(answers side by side in report.md)")
     else:
-        print(comparison_table(results["metrics"]))
+        print(comparison_table(results["metrics"], results.get("confidence")))
         for line in confidence.console_lines(results.get("confidence")):
             print(line)
         if scoring.get("unscored"):

@@ -17,6 +17,7 @@ UNSCORED_CELL = 200  # characters per answer cell: these rows are there to read 
 
 
 def comparison_rows(metrics: dict[str, dict[str, float]]) -> list[tuple[str, float | None, float | None]]:
+    """(metric, baseline, fine-tuned) for every metric either model reported."""
     names = list(dict.fromkeys([*metrics.get("baseline", {}), *metrics.get("finetuned", {})]))
     return [(n, metrics.get("baseline", {}).get(n), metrics.get("finetuned", {}).get(n)) for n in names]
 
@@ -25,14 +26,30 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def comparison_table(metrics: dict[str, dict[str, float]]) -> str:
-    """A compact plain-text table: metric, baseline, fine-tuned, change."""
+def _interval(confidence: dict | None, metric: str, model: str) -> str:
+    """`` [low, high]`` of ``model``'s ``metric`` when the run's confidence block has it."""
+    entry = ((confidence or {}).get("models") or {}).get(model) if (confidence or {}).get("metric") == metric else None
+    return f" [{entry['low']:.3f}, {entry['high']:.3f}]" if entry else ""
+
+
+def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | None = None) -> str:
+    """A compact plain-text table: metric, baseline, fine-tuned, change (fine-tuned minus baseline),
+    and the classic baseline when the run trained one; the main metric's cells carry their
+    interval (``confidence``)."""
     rows = comparison_rows(metrics)
-    width = max([len("metric"), *(len(n) for n, _, _ in rows)])
-    lines = [f"{'metric':<{width}}  {'baseline':>9}  {'finetuned':>9}  {'change':>8}"]
+    classic = metrics.get("classic")
+    cells = []
     for name, base, tuned in rows:
-        delta = f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-"
-        lines.append(f"{name:<{width}}  {_fmt(base):>9}  {_fmt(tuned):>9}  {delta:>8}")
+        cells.append([name, _fmt(base) + _interval(confidence, name, "baseline"),
+                      _fmt(tuned) + _interval(confidence, name, "finetuned"),
+                      f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-",
+                      *([_fmt(classic.get(name)) + _interval(confidence, name, "classic")] if classic else [])])
+    header = ["metric", "baseline", "finetuned", "change", *(["classic"] if classic else [])]
+    widths = [max(len(str(row[i])) for row in [header, *cells]) for i in range(len(header))]
+    lines = []
+    for row in [header, *cells]:
+        lines.append("  ".join(str(cell).ljust(widths[0]) if i == 0 else str(cell).rjust(widths[i])
+                               for i, cell in enumerate(row)).rstrip())
     return "\n".join(lines)
 
 
@@ -110,10 +127,20 @@ def render_report(
         if scoring.get("unscored"):
             lines += ["", f"Scored on {scoring['scored']} of {scoring['eval_rows']} eval rows; {scoring['unscored']} "
                       "have no reference answer (under 'Answers without a reference').", ""]
-        lines += ["| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
+        classic = results["metrics"].get("classic")
+        conf = results.get("confidence")
+        lines += ["| metric | baseline | fine-tuned | change |" + (" classic baseline |" if classic else ""),
+                  "|---|---|---|---|" + ("---|" if classic else "")]
         for name, base, tuned in comparison_rows(results["metrics"]):
             delta = f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-"
-            lines.append(f"| {name} | {_fmt(base)} | {_fmt(tuned)} | {delta} |")
+            row = (f"| {name} | {_fmt(base)}{_interval(conf, name, 'baseline')} | {_fmt(tuned)}"
+                   f"{_interval(conf, name, 'finetuned')} | {delta} |")
+            if classic:
+                row += f" {_fmt(classic.get(name))}{_interval(conf, name, 'classic')} |"
+            lines.append(row)
+        if classic and results.get("classic_baseline"):
+            lines += ["", f"Classic baseline: {results['classic_baseline']['description']}, trained on the same "
+                      f"training rows and scored on the same eval rows in {results['classic_baseline']['seconds']:.1f} s."]
     lines += [
         "",
         f"Training: {train['seconds']:.1f} s, {train['examples']} examples "

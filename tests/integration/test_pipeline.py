@@ -64,8 +64,14 @@ def test_prints_comparison_table(tiny_run):
     results = json.loads((tiny_run[0] / "results.json").read_text())
     base = results["metrics"]["baseline"]["macro_f1"]
     tuned = results["metrics"]["finetuned"]["macro_f1"]
+    conf = results["confidence"]["models"]
     line = next(line for line in result.stdout.splitlines() if line.startswith("macro_f1"))
-    assert line.split()[1:3] == [f"{base:.4f}", f"{tuned:.4f}"]
+    cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
+    interval = lambda model: f"[{conf[model]['low']:.3f}, {conf[model]['high']:.3f}]"  # noqa: E731
+    assert cells[1:4] == [f"{base:.4f} {interval('baseline')}", f"{tuned:.4f} {interval('finetuned')}",
+                          f"{tuned - base:+.4f}"]
+    classic = results["metrics"]["classic"]["macro_f1"]
+    assert cells[4] == f"{classic:.4f} {interval('classic')}"  # the classic baseline's column
 
 
 def test_adapter_reloads_with_plain_peft(tiny_run, tiny_model):
