@@ -174,7 +174,7 @@ def test_strategies_outside_the_schema_are_checked(default_config):
         check_values(cfg)
     message = str(info.value)
     assert "train.save_strategy=epochs: must be one of steps, epoch, no" in message
-    assert "train.eval_strategy=always: must be one of steps, epoch, no" in message and "\n" not in message
+    assert "train.eval_strategy=always: must be null (epoch with a validation split, else no) or one of steps, epoch, no" in message and "\n" not in message
 
 
 def test_loss_on_all_passes_for_generation(default_config):
