@@ -1,7 +1,7 @@
 """A classic text classifier beside the language model: TF-IDF character n-grams + logistic regression.
 
 Trained on the same training rows and scored on the same eval rows as the fine-tuned model, it
-answers "is the LLM worth it?" for classification: it costs about a second on a CPU. Character
+answers "is the LLM worth it?" for classification: it costs seconds on a CPU (most of it choosing C). Character
 n-grams (within word boundaries) need no tokenizer, so Chinese, English and mixed text work alike.
 
 The regularisation strength ``C`` is the only setting searched, and only on the training rows
