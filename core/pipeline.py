@@ -34,6 +34,7 @@ from core.shipped_data import resolve_data_paths
 from core.validate import check_values
 
 log = logging.getLogger("plugtune")
+CLASSIC_PREDICTIONS = "classic_predictions.jsonl"  # the classic baseline's answers (classification)
 RESOLVED_CONFIG = "config.yaml"  # the config as the run used it (.hydra/config.yaml: as composed)
 
 
@@ -182,9 +183,9 @@ def run(cfg, run_dir: Path) -> dict | None:
     if classic_baseline.wanted(cfg, data.train):  # the same training rows (validation rows set aside), the same eval rows
         classic = classic_baseline.fit_predict(data.train, data.eval, list(cfg.task.labels), cfg.seed)
         predictions["classic"] = classic.predictions
-        metrics["classic"], evals["classic"] = evaluate(plugins.evaluators, classic.predictions, ctx)
+        classic_metrics, evals["classic"] = evaluate(plugins.evaluators, classic.predictions, ctx)
         log.info("classic baseline (%s): %s in %.1f s", classic.description,
-                 ", ".join(f"{k}={v:.4f}" for k, v in metrics["classic"].items()), classic.seconds)
+                 ", ".join(f"{k}={v:.4f}" for k, v in classic_metrics.items()), classic.seconds)
     confidence_block = confidence_of(predictions, plugins.evaluators, ctx)
 
     # A resumed run's throughput counts only what this process trained (examples: the whole run's).
@@ -211,8 +212,9 @@ def run(cfg, run_dir: Path) -> dict | None:
         # Eval rows without a reference answer are generated and written, not scored.
         "scoring": scoring_counts(predictions["finetuned"]),
         **({"confidence": confidence_block} if confidence_block else {}),
-        **({"classic_baseline": {"seconds": round(classic.seconds, 2), "description": classic.description,
-                                 **classic.settings}} if classic else {}),
+        # beside metrics, not in it: metrics holds the two language models (the run-directory contract)
+        **({"classic_baseline": {"metrics": classic_metrics, "seconds": round(classic.seconds, 2),
+                                 "description": classic.description, **classic.settings}} if classic else {}),
         "details": {model: {n: r.details for n, r in per.items()} for model, per in evals.items()},
         "plugins": provenance(cfg),  # which plugin, distribution and version provided each name used
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
@@ -275,12 +277,13 @@ def validation_summary(ctx: RunContext, data, trainer_name: str) -> dict:
 
 def write_outputs(run_dir: Path, results: dict, evals: dict, predictions: dict, log_history: list) -> None:
     """Predictions, plots, report, and results.json last (its presence means the run finished)."""
-    rows = []
-    for model_name in ("baseline", "finetuned", "classic"):
-        for pred in predictions.get(model_name, []):
-            rows.append({"model": pred.model, "input": pred.input, "reference": pred.reference,
-                         "prediction": pred.prediction, "scored": is_scored(pred), **pred.extra})
-    write_jsonl_atomic(run_dir / "predictions.jsonl", rows)
+    def rows_of(models: tuple[str, ...]) -> list[dict]:
+        return [{"model": pred.model, "input": pred.input, "reference": pred.reference, "prediction": pred.prediction,
+                 "scored": is_scored(pred), **pred.extra} for name in models for pred in predictions.get(name, [])]
+
+    write_jsonl_atomic(run_dir / "predictions.jsonl", rows_of(("baseline", "finetuned")))
+    if predictions.get("classic"):  # its own file: predictions.jsonl holds the two language models' answers
+        write_jsonl_atomic(run_dir / CLASSIC_PREDICTIONS, rows_of(("classic",)))
     plots = []
     validation = results.get("validation") or {}
     best = validation.get("best") or {}
@@ -322,7 +325,8 @@ def print_summary(results: dict, run_dir: Path) -> None:
         print(f"nothing was scored: none of the {scoring['eval_rows']} eval rows has a reference answer "
               "(answers side by side in report.md)")
     else:
-        print(comparison_table(results["metrics"], results.get("confidence")))
+        print(comparison_table(results["metrics"], results.get("confidence"),
+                               (results.get("classic_baseline") or {}).get("metrics")))
         for line in confidence.console_lines(results.get("confidence")):
             print(line)
         if scoring.get("unscored"):

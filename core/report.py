@@ -32,12 +32,12 @@ def _interval(confidence: dict | None, metric: str, model: str) -> str:
     return f" [{entry['low']:.3f}, {entry['high']:.3f}]" if entry else ""
 
 
-def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | None = None) -> str:
+def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | None = None,
+                     classic: dict[str, float] | None = None) -> str:
     """A compact plain-text table: metric, baseline, fine-tuned, change (fine-tuned minus baseline),
-    and the classic baseline when the run trained one; the main metric's cells carry their
-    interval (``confidence``)."""
+    and the classic baseline's metrics (``classic``) when the run trained one; the main metric's
+    cells carry their interval (``confidence``)."""
     rows = comparison_rows(metrics)
-    classic = metrics.get("classic")
     cells = []
     for name, base, tuned in rows:
         cells.append([name, _fmt(base) + _interval(confidence, name, "baseline"),
@@ -127,7 +127,7 @@ def render_report(
         if scoring.get("unscored"):
             lines += ["", f"Scored on {scoring['scored']} of {scoring['eval_rows']} eval rows; {scoring['unscored']} "
                       "have no reference answer (under 'Answers without a reference').", ""]
-        classic = results["metrics"].get("classic")
+        classic = (results.get("classic_baseline") or {}).get("metrics")
         conf = results.get("confidence")
         lines += ["| metric | baseline | fine-tuned | change |" + (" classic baseline |" if classic else ""),
                   "|---|---|---|---|" + ("---|" if classic else "")]
@@ -138,7 +138,7 @@ def render_report(
             if classic:
                 row += f" {_fmt(classic.get(name))}{_interval(conf, name, 'classic')} |"
             lines.append(row)
-        if classic and results.get("classic_baseline"):
+        if classic:
             lines += ["", f"Classic baseline: {results['classic_baseline']['description']}, trained on the same "
                       f"training rows and scored on the same eval rows in {results['classic_baseline']['seconds']:.1f} s."]
     lines += [

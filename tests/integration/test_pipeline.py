@@ -45,6 +45,12 @@ def test_run_directory_contract(tiny_run):
         scores = classification_scores([r["reference"] for r in mine], [r["prediction"] for r in mine], INTENT_LABELS)
         assert results["metrics"][model]["macro_f1"] == pytest.approx(scores["macro_f1"])
         assert results["metrics"][model]["accuracy"] == pytest.approx(scores["accuracy"])
+    # the classic baseline: its own file, scored on the same rows, beside (not in) metrics
+    assert set(results["metrics"]) == {"baseline", "finetuned"}
+    classic = [json.loads(line) for line in (run_dir / "classic_predictions.jsonl").read_text().splitlines()]
+    assert [r["reference"] for r in classic] == [r["reference"] for r in rows if r["model"] == "baseline"]
+    scores = classification_scores([r["reference"] for r in classic], [r["prediction"] for r in classic], INTENT_LABELS)
+    assert results["classic_baseline"]["metrics"]["macro_f1"] == pytest.approx(scores["macro_f1"])
 
 
 def test_overrides_are_used_and_reported(tiny_run):
@@ -70,7 +76,7 @@ def test_prints_comparison_table(tiny_run):
     interval = lambda model: f"[{conf[model]['low']:.3f}, {conf[model]['high']:.3f}]"  # noqa: E731
     assert cells[1:4] == [f"{base:.4f} {interval('baseline')}", f"{tuned:.4f} {interval('finetuned')}",
                           f"{tuned - base:+.4f}"]
-    classic = results["metrics"]["classic"]["macro_f1"]
+    classic = results["classic_baseline"]["metrics"]["macro_f1"]
     assert cells[4] == f"{classic:.4f} {interval('classic')}"  # the classic baseline's column
 
 
