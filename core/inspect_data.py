@@ -88,6 +88,11 @@ def inspect(cfg, plugins) -> str:
     loss_on = getattr(cfg.train.loss_on, "value", cfg.train.loss_on)  # the enum's name as written in the config
     lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length, loss_on)
     lines += split_report(f"eval {cfg.data.eval_path}", evaluation, cfg.task.max_length, loss_on)
+    if data.val:
+        source = data.validation["source"]
+        where = (f"data.val_fraction={data.validation['fraction']} of the training rows (seed {cfg.seed})"
+                 if source == "data.val_fraction" else source)
+        lines += split_report(f"validation {where}", plugins.head.encode(ctx, data.val), cfg.task.max_length, loss_on)
     if stats["train_label_counts"]:
         lines.append(f"train labels: {stats['train_label_counts']}")
     for split, dropped in stats["dropped_unknown_labels"].items():
