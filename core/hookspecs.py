@@ -78,7 +78,10 @@ def register_trainers(register):
 
     - ``train(ctx, model, head, train_dataset, eval_dataset)``: trains ``model`` in place and
       returns a ``core.kinds.TrainResult``; the eval rows are for an eval loss during training,
-      if the trainer logs one.
+      if the trainer logs one (the validation split's rows when the run has one, never the eval
+      split's then). With a validation split, ``ctx.validation`` scores it: a trainer built on a
+      transformers Trainer gets the checks, the best checkpoint and early stopping by creating it
+      from ``core.training.trainer_class(base, ctx)`` with ``callbacks=core.training.trainer_callbacks(ctx)``.
 
     Returns nothing.
     """
