@@ -17,6 +17,7 @@ answered and written, and left unscored (counted, one log line).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import random
@@ -353,6 +354,7 @@ def load_data(cfg, data_format) -> LoadedData:
         parts.append(examples)
         file_stats.append(stats)
     data.dropped = {split: dict(counts) for split, counts in data.dropped.items()}
+    _warn_untrained_labels(cfg, parts, data.dropped.get("train", {}))
 
     eval_path = cfg.data.eval_path
     examples, skipped, _ = _read(eval_path, plugins[eval_format], cfg.data, split_multi_turn)
@@ -392,6 +394,30 @@ def load_data(cfg, data_format) -> LoadedData:
             ", ".join(f"{label} ({count} rows)" for label, count in unseen.items()),
         )
     return data
+
+
+def untrained_labels(labels: list[str], examples: list[Example], dropped: dict[str, int]) -> list[str]:
+    """``task.labels`` entries no training row carries, each with the closest dropped label as a hint
+    (``'card_lsot' (did you mean 'card_lost', 40 rows dropped?)``): a misspelled entry in
+    ``task.labels`` both drops that class's rows and adds a class the model never sees."""
+    seen = {ex.label for ex in examples}
+    found = []
+    for label in labels:
+        if label in seen:
+            continue
+        close = difflib.get_close_matches(label, list(dropped), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}, {dropped[close[0]]} rows dropped?)" if close else ""
+        found.append(f"{label!r}{hint}")
+    return found
+
+
+def _warn_untrained_labels(cfg, parts: list[list[Example]], dropped: dict[str, int]) -> None:
+    if not cfg.task.labels:
+        return
+    found = untrained_labels(list(cfg.task.labels), [ex for part in parts for ex in part], dropped)
+    if found:
+        log.warning("task.labels: no training row has the label %s: the model cannot learn it; check the "
+                    "spelling against the training file's labels", ", ".join(found))
 
 
 def _validation_split(cfg, data: LoadedData, parts: list[list[Example]], data_format,

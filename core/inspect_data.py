@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+from core import tracking
 from core.audit import audit, text_lines as audit_lines
 from core.data import load_data
 from core.kinds import RunContext
@@ -76,6 +77,7 @@ def inspect(cfg, plugins) -> str:
     from core.shipped_data import resolve_data_paths
 
     resolve_data_paths(cfg)
+    tracking.check(cfg)  # a run would refuse an unknown tracker or a missing extra: say so here too
     data = load_data(cfg, plugins.data_format)
     ctx = RunContext(cfg=cfg, run_dir=None, model_dir=resolve_model_dir(cfg.model), labels=list(cfg.task.labels),
                      template=plugins.template)

@@ -332,4 +332,25 @@ def print_summary(results: dict, run_dir: Path) -> None:
         if scoring.get("unscored"):
             print(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "
                   "without a reference answer: side by side in report.md)")
+    line = checkpoint_line(results.get("validation"))
+    if line:
+        print(line)
     print(f"run directory: {run_dir}")
+
+
+def checkpoint_line(validation: dict | None) -> str | None:
+    """One line on which weights the fine-tuned column scored: the best validation check or the last
+    step, and whether training stopped early; None when no validation split was used."""
+    if not validation or not validation.get("best"):
+        return None
+    best, last, metric = validation["best"], validation["last"], validation["metric"]
+    where = lambda c: f"step {c['step']} (epoch {c['epoch']:g}, {metric} {c['value']:.4f})"  # noqa: E731
+    if validation["used"] == "best" and best["step"] != last["step"]:
+        text = f"fine-tuned = best validation checkpoint: {where(best)}; last was {where(last)}"
+    elif validation["used"] == "best":
+        text = f"fine-tuned = last step, also the best validation check: {where(best)}"
+    else:
+        text = f"fine-tuned = last step {where(last)} (train.load_best=false; best was {where(best)})"
+    if validation.get("stopped_early"):
+        text += f"; stopped early (patience {validation['early_stopping_patience']})"
+    return text

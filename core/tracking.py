@@ -117,13 +117,18 @@ def log_results(cfg, run_dir, results: dict) -> None:
 def result_metrics(results: dict) -> dict[str, float]:
     """The numbers of results.json that trackers get, as ``section/name`` keys:
     ``baseline/<metric>``, ``finetuned/<metric>`` and, when present, ``confidence/...``,
-    ``validation/...`` and ``classic_baseline/...``."""
+    ``validation/...`` and ``classic_baseline/...``. The validation checks themselves are left out:
+    the Trainer's integration already logged each as a point of the ``eval/<metric>`` curve, and
+    here each would become a scalar of one point."""
     out: dict[str, float] = {}
     for model, metrics in (results.get("metrics") or {}).items():
         flatten_numbers(metrics, model, out)
     for section in ("confidence", "validation", "classic_baseline"):
         if results.get(section) is not None:
-            flatten_numbers(results[section], section, out)
+            value = results[section]
+            if section == "validation":
+                value = {key: item for key, item in value.items() if key != "checks"}
+            flatten_numbers(value, section, out)
     return out
 
 

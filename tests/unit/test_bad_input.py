@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from core import DataError
-from core.data import keep_known_labels
+from core.data import keep_known_labels, untrained_labels
 from core.testing import compose_config
 from plugins.text_label import TextLabelFormat
 
@@ -65,3 +65,13 @@ def test_unknown_labels_are_dropped_and_counted(tmp_path):
     kept, dropped = keep_known_labels(read(path), ["card_lost", "refund"])
     assert [ex.label for ex in kept] == ["card_lost"]
     assert dropped == {"loan": 2}
+
+
+def test_a_misspelled_task_label_is_named_with_the_dropped_label_it_meant(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(GOOD + '{"text": "退款", "label": "refund"}\n')
+    labels = ["card_lsot", "refund", "loan"]
+    kept, dropped = keep_known_labels(read(path), labels)
+    assert untrained_labels(labels, kept, dropped) == [
+        "'card_lsot' (did you mean 'card_lost', 1 rows dropped?)", "'loan'"]
+    assert untrained_labels(["card_lost", "refund"], read(path), {}) == []

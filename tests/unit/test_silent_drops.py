@@ -59,9 +59,17 @@ def test_eval_label_missing_from_train_is_warned_and_reported(tmp_path, caplog):
 
 
 def test_no_warning_when_eval_labels_all_occur_in_train(tmp_path, caplog):
-    _, data, _, _ = load(tmp_path, TRAIN, TRAIN, caplog)
+    _, data, _, _ = load(tmp_path, TRAIN + [("开门", "other")], TRAIN, caplog)
     assert data.stats()["eval_labels_not_in_train"] == {}
     assert not warnings(caplog)
+
+
+def test_a_task_label_no_training_row_has_is_warned_with_the_dropped_label_it_meant(tmp_path, caplog):
+    rows = TRAIN + [("开门", "other"), ("余额多少", "balanse")]  # the file's 'balanse' against task.labels' 'balance'
+    load(tmp_path, [r for r in rows if r[1] != "balance"], TRAIN, caplog)
+    (line,) = [m for m in warnings(caplog) if m.startswith("task.labels")]
+    assert line.startswith("task.labels: no training row has the label 'balance' (did you mean 'balanse', "
+                           "1 rows dropped?): the model cannot learn it")
 
 
 def fake_results(cfg, data) -> dict:

@@ -45,13 +45,13 @@ def test_result_metrics_takes_numbers_of_every_section_present():
     results = {
         "metrics": {"baseline": {"accuracy": 0.25, "macro_f1": 0.2}, "finetuned": {"accuracy": 0.75, "n": 8}},
         "confidence": {"finetuned": {"accuracy": {"low": 0.5, "high": 0.9, "method": "bootstrap"}}},
-        "validation": {"best_step": 4, "curve": [{"step": 2, "accuracy": 0.5}], "ok": True},
+        "validation": {"best": {"step": 4, "value": 0.5}, "checks": [{"step": 2, "value": 0.5}], "load_best": True},
         "classic_baseline": None,
     }
     assert tracking.result_metrics(results) == {
         "baseline/accuracy": 0.25, "baseline/macro_f1": 0.2, "finetuned/accuracy": 0.75, "finetuned/n": 8.0,
         "confidence/finetuned/accuracy/low": 0.5, "confidence/finetuned/accuracy/high": 0.9,
-        "validation/best_step": 4.0, "validation/curve/0/step": 2.0, "validation/curve/0/accuracy": 0.5,
+        "validation/best/step": 4.0, "validation/best/value": 0.5,
     }
 
 
