@@ -38,6 +38,9 @@ Findings
   as skewed: distance above :data:`SKEW_DISTANCE` with at least :data:`SKEW_MIN_ROWS` rows in each
   split. Below that size sampling alone moves the distance by about as much (5 even labels,
   50 rows: about 0.11 on average), so the distance is reported but not flagged.
+- ``recall``: true when every eval row's input is, as written, a training row's input (the
+  tutorials' "ask the trained questions back"). The run then says once that it measures recall,
+  not generalisation, instead of warning about train/eval duplicates.
 - ``unseen_labels`` and ``unseen_tools``: eval (and validation) labels, and called tool names,
   that no training row has, with their row counts.
 """
@@ -199,7 +202,19 @@ def audit(train: list[Example], eval: list[Example], val: list[Example] | None =
     }
     if tool_data:
         report["unseen_tools"] = _unseen(rows, lambda row: row.tools)
+    report["recall"] = is_recall_test(report)
     return report
+
+
+RECALL_LINE = "eval rows are the train rows: this measures recall, not generalisation"
+
+
+def is_recall_test(report: dict) -> bool:
+    """Every eval row's input is, as written, a training row's input: the tutorials' own test (train on
+    a few facts, ask them back). A legitimate test of memorisation, so it is said once in place of
+    the contamination warning, not warned about."""
+    found = report["duplicates"].get("train_eval")
+    return bool(found and found["of"] and found["exact"] == found["of"])
 
 
 def _shown(row: _Row) -> dict[str, str]:
@@ -375,7 +390,7 @@ def warnings(report: dict) -> list[str]:
     """One log line per finding; none for clean data."""
     lines = []
     for key, found in report["duplicates"].items():
-        if found["rows"]:
+        if found["rows"] and not (key == "train_eval" and report.get("recall")):
             lines.append(f"data audit: {_duplicate_phrase(key, found)}, e.g. {_pair(found['examples'][0])}")
     within, across = report["conflicts"]["within_train"], report["conflicts"]["train_eval"]
     word = _answer_word(report)
@@ -402,6 +417,8 @@ def text_lines(report: dict) -> list[str]:
     """The audit for ``mode=inspect``: every check with its count, findings with an example."""
     word = _answer_word(report)
     lines = ["data audit (inputs compared exactly and after NFKC, case folding, punctuation and whitespace removed):"]
+    if report.get("recall"):
+        lines.append(f"  {RECALL_LINE}")
     for key, found in report["duplicates"].items():
         lines.append(f"  {_duplicate_phrase(key, found)}")
         lines += [f"    e.g. {_pair(example)}" for example in found["examples"][:2]]
@@ -440,6 +457,7 @@ def markdown_lines(report: dict) -> list[str]:
     lines = ["## Data audit", "",
              "Inputs (user turns; alpaca instruction and input) compared as written and after normalising "
              "(Unicode NFKC, case folded, punctuation and whitespace removed).", "",
+             *([f"**{RECALL_LINE[0].upper()}{RECALL_LINE[1:]}.**", ""] if report.get("recall") else []),
              "| check | rows | exact | after normalising | e.g. |", "|---|---|---|---|---|"]
     for key, found in report["duplicates"].items():
         example = _cell(_pair(found["examples"][0])) if found["examples"] else ""

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from core import classic_baseline, confidence, tracking
 from core.audit import audit as audit_data
+from core.audit import RECALL_LINE
 from core.audit import warnings as audit_warnings
 from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
@@ -133,6 +134,8 @@ def run(cfg, run_dir: Path) -> dict | None:
     data_audit = audit_data(data.train, data.eval, data.val)
     for line in audit_warnings(data_audit):
         log.warning("%s", line)
+    if data_audit["recall"]:
+        log.info("%s", RECALL_LINE)
     if is_main_process():  # what core.export / core.chat reopen: files, shipped settings and labels filled in
         write_text_atomic(run_dir / RESOLVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     model_dir = resolve_model_dir(cfg.model)
@@ -332,6 +335,8 @@ def print_summary(results: dict, run_dir: Path) -> None:
         if scoring.get("unscored"):
             print(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "
                   "without a reference answer: side by side in report.md)")
+    if (results.get("audit") or {}).get("recall"):
+        print(RECALL_LINE)
     line = checkpoint_line(results.get("validation"))
     if line:
         print(line)

@@ -298,3 +298,23 @@ def test_ten_thousand_rows_take_well_under_a_few_seconds():
     elapsed = time.perf_counter() - start
     assert report["duplicates"]["train_eval"]["normalised"] == 2_000  # every eval row, after normalising
     assert elapsed < 3.0, elapsed  # linear: about 0.2 s here; a pairwise comparison would take minutes
+
+
+# ---------------------------------------------------------------------------------------------
+# Train file = eval file: a recall test, said once, not warned about
+
+
+def test_eval_rows_that_are_the_train_rows_are_a_recall_test_not_a_warning(tmp_path):
+    facts = [("公司成立于哪一年？", "2015"), ("客服电话是多少？", "400-800-1234"), ("总部在哪里？", "杭州")]
+    train = labelled(tmp_path / "train.jsonl", *facts)
+    report = audit(train, labelled(tmp_path / "eval.jsonl", *facts))
+    assert report["recall"] is True
+    assert not any("also in train" in line for line in warnings(report))
+    assert "  eval rows are the train rows: this measures recall, not generalisation" in text_lines(report)
+    assert "**Eval rows are the train rows: this measures recall, not generalisation.**" in markdown_lines(report)
+
+
+def test_some_eval_rows_in_train_is_contamination_not_recall(tmp_path, planted):
+    _, _, report = planted  # 2 of 5 eval rows exactly in train, 2 more after normalising
+    assert report["recall"] is False
+    assert any("eval rows whose input is also in train" in line for line in warnings(report))
