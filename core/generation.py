@@ -200,12 +200,45 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
             )
             for i, row in zip(idx, output[:, width:].tolist()):
                 cut = next((k for k, token in enumerate(row) if token in stops), len(row))
-                answer = tokenizer.decode(row[:cut], skip_special_tokens=True)
+                answer = decode_whole_characters(tokenizer, row[:cut])
+                ended = cut < len(row) or any(text in answer for text in stop_strings)
                 for text in stop_strings:
                     answer = answer.split(text, 1)[0]
-                answers[i] = answer.strip()
+                answers[i] = Answer(answer.strip(), cut_at_limit=not ended and len(row) >= config.max_new_tokens)
             bar.update(len(idx))
     return [answers[i] for i in range(len(prompts))]
+
+
+class Answer(str):
+    """A generated answer: the text, and ``cut_at_limit`` when generation stopped at
+    ``generation.max_new_tokens`` rather than at a stop token (the answer may be unfinished)."""
+
+    cut_at_limit: bool
+
+    def __new__(cls, text: str, cut_at_limit: bool = False):
+        answer = super().__new__(cls, text)
+        answer.cut_at_limit = cut_at_limit
+        return answer
+
+
+PARTIAL_CHARACTER_TOKENS = 3  # a UTF-8 character is at most 4 bytes: at most 3 trailing byte tokens are a partial one
+
+
+def decode_whole_characters(tokenizer, ids: list[int]) -> str:
+    """``ids`` decoded without special tokens, less a partial multi-byte character at the end.
+
+    Byte-level tokenizers spend several tokens on one Chinese character; an answer cut by
+    ``max_new_tokens`` can end between them, which decodes to U+FFFD. The trailing tokens that
+    make it are dropped (at most :data:`PARTIAL_CHARACTER_TOKENS`), so no answer ends in a broken
+    character; one the model wrote whole is kept."""
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    end = len(ids)
+    while text.endswith("\ufffd") and end > 0 and len(ids) - end < PARTIAL_CHARACTER_TOKENS:
+        end -= 1
+        shorter = tokenizer.decode(ids[:end], skip_special_tokens=True)
+        if not shorter.endswith("\ufffd") or end == 0:
+            return shorter
+    return text
 
 
 def _greedy(gen):
