@@ -42,7 +42,9 @@ def plugtune_variant(train_rows: int | None, overrides: list[str], extra_overrid
     from core.pipeline import run
     from core.testing import compose_config
 
-    overrides = ["task=intent", *overrides, *extra_overrides] + ([f"data.max_train_rows={train_rows}"] if train_rows else [])
+    # train.min_steps=0: the epochs asked for, so a row subset is timed as asked
+    overrides = (["task=intent", "train.min_steps=0", *overrides, *extra_overrides]
+                 + ([f"data.max_train_rows={train_rows}"] if train_rows else []))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tmp) / "compile-cache")  # train.speedups.compile: a first run

@@ -191,6 +191,9 @@ class TrainConfig:
     warmup: float = 0.0  # a fraction of the total steps when < 1, else a number of steps
     scheduler: str = "linear"  # learning-rate schedule: linear, cosine, constant, ... (transformers' names)
     max_steps: int = -1  # stop after N optimizer steps; -1: train.epochs decides
+    # At least this many optimizer steps: on small data train.epochs rises to the whole epochs that
+    # reach it (the log says rows, steps and epochs); 0: train.epochs as set.
+    min_steps: int = 60
     logging_steps: int = 5  # log the loss every N steps (the loss curve's points)
     group_by_length: bool = True  # batch rows of similar length (less padding), in a seeded order
     gradient_checkpointing: bool = False  # less activation memory, ~30% slower steps

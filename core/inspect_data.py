@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from core import tracking
+from core import tracking, training_length
 from core.audit import audit, text_lines as audit_lines
 from core.data import load_data
 from core.kinds import RunContext
@@ -95,6 +95,7 @@ def inspect(cfg, plugins) -> str:
         where = (f"data.val_fraction={data.validation['fraction']} of the training rows (seed {cfg.seed})"
                  if source == "data.val_fraction" else source)
         lines += split_report(f"validation {where}", plugins.head.encode(ctx, data.val), cfg.task.max_length, loss_on)
+    lines.append(training_length.describe(training_length.choose(cfg, len(data.train))))
     if stats["train_label_counts"]:
         lines.append(f"train labels: {stats['train_label_counts']}")
     for split, dropped in stats["dropped_unknown_labels"].items():

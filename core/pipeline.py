@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from core import classic_baseline, confidence, tracking
+from core import classic_baseline, confidence, tracking, training_length
 from core.audit import audit as audit_data
 from core.audit import RECALL_LINE
 from core.audit import warnings as audit_warnings
@@ -136,6 +136,8 @@ def run(cfg, run_dir: Path) -> dict | None:
         log.warning("%s", line)
     if data_audit["recall"]:
         log.info("%s", RECALL_LINE)
+    length = training_length.choose(cfg, len(data.train))  # train.min_steps on small data: before the config is saved
+    log.info("%s", training_length.describe(length))
     if is_main_process():  # what core.export / core.chat reopen: files, shipped settings and labels filled in
         write_text_atomic(run_dir / RESOLVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
     model_dir = resolve_model_dir(cfg.model)
@@ -208,6 +210,7 @@ def run(cfg, run_dir: Path) -> dict | None:
             "resumed_from": ctx.resume_from,
             "precision": trained.precision,
             "speedups": trained.speedups,
+            "length": length,
         },
         "data": {**data.stats(), "truncated_rows": truncated},
         "audit": data_audit,

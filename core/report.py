@@ -7,6 +7,7 @@ from typing import Any
 from core.audit import markdown_lines as audit_markdown
 from core.confidence import markdown_lines as confidence_markdown
 from core.data import describe_dropped
+from core.training_length import describe as describe_length
 from core.types import EvalResult, Prediction
 
 # Eval rows without a reference answer shown side by side in report.md (all of them are in
@@ -83,6 +84,7 @@ def render_report(
         f"top_layers={cfg['peft']['top_layers']}",
         f"- training: epochs={cfg['train']['epochs']}, lr={cfg['train']['lr']}, "
         f"batch_size={cfg['train']['batch_size']}, grad_accum={cfg['train']['grad_accum']}, seed={cfg['seed']}",
+        *([f"- {describe_length(train['length'])}"] if train.get("length") else []),
         *_plugins_table(results.get("plugins", [])),
         "",
         "## Data",

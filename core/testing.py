@@ -148,6 +148,7 @@ def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:
         f"data.eval_path={eval_}",
         f"task.labels=[{','.join(INTENT_LABELS)}]",  # named, as a user would: fixed label ids
         "train.epochs=2",
+        "train.min_steps=0",  # the tiny data's own epochs: 2 (small data would otherwise train 60 steps)
         "train.lr=5e-3",
         "train.batch_size=8",
         "train.logging_steps=1",
@@ -196,7 +197,8 @@ def generation_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str
     """Overrides that run a generative task (chat, qa, toolcall) on the tiny model, quickly."""
     return [
         "model.source=local", f"model.path={tiny_model}", f"data.train_path={train}", f"data.eval_path={eval_}",
-        "train.epochs=2", "train.batch_size=4", "train.logging_steps=1", "generation.max_new_tokens=6",
+        "train.epochs=2", "train.min_steps=0", "train.batch_size=4", "train.logging_steps=1",
+        "generation.max_new_tokens=6",
     ]
 
 

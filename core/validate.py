@@ -71,6 +71,7 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("train.eval_batch_size", _count, "must be an integer >= 1"),
     ("train.grad_accum", _count, "must be an integer >= 1"),
     ("train.max_steps", lambda v: v == -1 or _count(v), "must be -1 (train.epochs decide) or an integer >= 1"),
+    ("train.min_steps", lambda v: _count(v) or (v == 0 and not isinstance(v, bool)), "must be 0 (train.epochs as set) or an integer >= 1"),
     ("train.warmup", _at_least(0), "must be >= 0 (a fraction of the steps when < 1, else a number of steps)"),
     ("train.weight_decay", _at_least(0), "must be >= 0"),
     ("train.logging_steps", _count, "must be an integer >= 1"),

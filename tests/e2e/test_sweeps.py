@@ -10,7 +10,7 @@ def test_grid_sweep_on_the_embedded_model(tmp_path):
     """The 2x2 grid of the acceptance, on the embedded model with a small slice of the intent data."""
     sweep = tmp_path / "sweep"
     result = run_cli(
-        "core", "-m", "task=intent", "data.max_train_rows=96", "data.max_eval_rows=40", "train.epochs=1",
+        "core", "-m", "task=intent", "data.max_train_rows=96", "data.max_eval_rows=40", "train.epochs=1", "train.min_steps=0",
         "train.lr=1e-3,3e-3", "peft.r=4,8", f"hydra.sweep.dir={sweep}", timeout=1200,
     )
     assert result.returncode == 0, result.stderr
