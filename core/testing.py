@@ -306,6 +306,32 @@ def fake_plugin_distribution(root: Path, module: str, body: str, version: str = 
     return root
 
 
+def fake_sweep_job(sweep: Path, num: int, overrides: list[str], finetuned: float | None = None,
+                   baseline: float | None = None, error: str | None = None, confidence: dict | None = None) -> Path:
+    """A sweep job directory without running it: Hydra's ``overrides.yaml`` and either a
+    ``failed.json`` (``error``) or a ``results.json`` of the intent task's macro-F1 (``finetuned``;
+    ``baseline`` defaults to ``0.1 + num / 100``, training seconds are ``10 + num``)."""
+    from omegaconf import OmegaConf
+
+    job = Path(sweep) / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
+    if error:
+        (job / "failed.json").write_text(json.dumps({"error": error}))
+    elif finetuned is not None:
+        results = {
+            "main_metric": "macro_f1",
+            "metrics": {"baseline": {"macro_f1": 0.1 + num / 100 if baseline is None else baseline},
+                        "finetuned": {"macro_f1": finetuned}},
+            "train": {"seconds": 10.0 + num},
+            "scoring": {"eval_rows": 200, "scored": 200, "unscored": 0},
+            **({"confidence": confidence} if confidence else {}),
+        }
+        (job / "results.json").write_text(json.dumps(results))
+        (job / "report.md").write_text("# report\n")
+    return job
+
+
 def read_csv(path: Path) -> list[dict]:
     """The rows of a CSV file with a header (e.g. a sweep's ``leaderboard.csv``)."""
     import csv

@@ -1,34 +1,15 @@
 """The sweep leaderboard's grouping over seeds and its confidence-interval column, on fake job dirs."""
 
-import json
 import statistics
-from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
 from core.leaderboard import LeaderboardCallback, seed_groups, collect, write_leaderboard
 from core.testing import read_csv
+from core.testing import fake_sweep_job as fake_job
 
 
-def fake_job(sweep: Path, num: int, overrides: list[str], finetuned=None, baseline=0.2, error=None,
-             confidence=None) -> Path:
-    job = sweep / str(num)
-    (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
-    if error:
-        (job / "failed.json").write_text(json.dumps({"error": error}))
-    elif finetuned is not None:
-        results = {
-            "main_metric": "macro_f1",
-            "metrics": {"baseline": {"macro_f1": baseline}, "finetuned": {"macro_f1": finetuned}},
-            "train": {"seconds": 10.0},
-            "scoring": {"eval_rows": 200, "scored": 200, "unscored": 0},
-        }
-        if confidence:
-            results["confidence"] = confidence
-        (job / "results.json").write_text(json.dumps(results))
-    return job
 
 
 # lr x seed: lr=1e-4 is better on average, lr=1e-3 has the single best job.
@@ -94,7 +75,7 @@ def test_failed_jobs_count_against_their_group_and_one_seed_has_no_sd(tmp_path):
     assert groups[1].finetuned_mean is None
     write_leaderboard(tmp_path)
     over_seeds = (tmp_path / "leaderboard.md").read_text().partition("## Over seeds")[2]
-    assert "| 1 | 1e-3 | 1 | 0.2000 | 0.9000 | 1 (1 not scored) |" in over_seeds
+    assert "| 1 | 1e-3 | 1 | 0.1000 | 0.9000 | 1 (1 not scored) |" in over_seeds
     assert "| 2 | 1e-4 | 0 |  |  | (2 not scored) |" in over_seeds
 
 
@@ -122,8 +103,8 @@ def test_the_fine_tuned_interval_shows_beside_its_value(tmp_path):
     write_leaderboard(tmp_path)
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert "| rank | train.lr | baseline | fine-tuned | 95% interval | train s | job |" in markdown
-    assert "| 1 | 1e-3 | 0.2000 | 0.9100 | [0.8700, 0.9500] | 10.0 | 0 |" in markdown
-    assert "| 2 | 1e-4 | 0.2000 | 0.8000 |  | 10.0 | 1 |" in markdown
+    assert "| 1 | 1e-3 | 0.1000 | 0.9100 | [0.8700, 0.9500] | 10.0 | [0](0/report.md) |" in markdown
+    assert "| 2 | 1e-4 | 0.1100 | 0.8000 |  | 11.0 | [1](1/report.md) |" in markdown
     rows = read_csv(tmp_path / "leaderboard.csv")
     assert (rows[0]["finetuned_low"], rows[0]["finetuned_high"]) == ("0.87", "0.95")
     assert rows[1]["finetuned_low"] == ""

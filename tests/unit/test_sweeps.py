@@ -1,29 +1,12 @@
 """Multirun sweeps without running jobs: the leaderboard and the Optuna / joblib / submitit presets."""
 
-import json
-from pathlib import Path
 
-from omegaconf import OmegaConf
 
 from core.leaderboard import main as leaderboard_main, parse_overrides, swept_keys, write_leaderboard
 from core.testing import compose_config, read_csv
+from core.testing import fake_sweep_job as fake_job
 
 
-def fake_job(sweep: Path, num: int, overrides: list[str], finetuned=None, error=None) -> Path:
-    job = sweep / str(num)
-    (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
-    if error:
-        (job / "failed.json").write_text(json.dumps({"error": error}))
-    elif finetuned is not None:
-        results = {
-            "main_metric": "macro_f1",
-            "metrics": {"baseline": {"macro_f1": 0.1 + num / 100}, "finetuned": {"macro_f1": finetuned}},
-            "train": {"seconds": 10.0 + num},
-        }
-        (job / "results.json").write_text(json.dumps(results))
-        (job / "report.md").write_text("# report\n")
-    return job
 
 
 def test_parse_overrides_handles_append_and_delete():
