@@ -357,13 +357,7 @@ def load_data(cfg, data_format) -> LoadedData:
     _warn_untrained_labels(cfg, parts, data.dropped.get("train", {}))
 
     eval_path = cfg.data.eval_path
-    examples, skipped, _ = _read(eval_path, plugins[eval_format], cfg.data, split_multi_turn)
-    if skipped:
-        data.skipped["eval"] = skipped
-    if cfg.task.labels:
-        examples, unknown = _known_labels(cfg, eval_path, examples)
-        if unknown:
-            data.dropped["eval"] = unknown
+    examples = _read_split(cfg, data, "eval", eval_path, plugins[eval_format], split_multi_turn)
     if cfg.data.max_eval_rows is not None:
         examples = examples[: cfg.data.max_eval_rows]
     missing = [ex.source for ex in examples if not has_answer(ex)]
@@ -431,13 +425,7 @@ def _validation_split(cfg, data: LoadedData, parts: list[list[Example]], data_fo
         raise PlugtuneError("data.val_path and data.val_fraction both set: the validation rows come from one of them; "
                             "drop one")
     if val_path:
-        examples, skipped, _ = _read(val_path, data_format, cfg.data, split_multi_turn)
-        if skipped:
-            data.skipped["validation"] = skipped
-        if cfg.task.labels:
-            examples, unknown = _known_labels(cfg, val_path, examples)
-            if unknown:
-                data.dropped["validation"] = unknown
+        examples = _read_split(cfg, data, "validation", val_path, data_format, split_multi_turn)
         unanswered = [ex.source for ex in examples if not has_answer(ex)]
         if unanswered:
             log.warning("%s: %d validation rows have no answer and are left out: %s", val_path, len(unanswered),
@@ -451,6 +439,18 @@ def _validation_split(cfg, data: LoadedData, parts: list[list[Example]], data_fo
     log.info("validation split: %d rows from %s%s", len(data.val), data.validation["source"],
              f" ({data.validation['label_counts']})" if data.validation.get("label_counts") else "")
     return parts
+
+
+def _read_split(cfg, data: LoadedData, split: str, path, data_format, split_multi_turn: bool) -> list[Example]:
+    """The rows of one eval or validation file, its skipped rows and unknown labels recorded under ``split``."""
+    examples, skipped, _ = _read(path, data_format, cfg.data, split_multi_turn)
+    if skipped:
+        data.skipped[split] = skipped
+    if cfg.task.labels:
+        examples, unknown = _known_labels(cfg, path, examples)
+        if unknown:
+            data.dropped[split] = unknown
+    return examples
 
 
 def _known_labels(cfg, path, examples: list[Example]) -> tuple[list[Example], dict[str, int]]:
