@@ -148,7 +148,11 @@ def render_report(
         f"Training: {train['seconds']:.1f} s, {train['examples']} examples "
         f"({train['examples_per_second']:.1f}/s), {train['tokens_per_second']:.0f} tokens/s.",
     ]
-    lines += ["", *confidence_markdown(results.get("confidence"))] if results.get("confidence") else []
+    if results.get("confidence"):
+        lines += ["", *confidence_markdown(results["confidence"])]
+        if (results.get("audit") or {}).get("recall"):  # another eval set "drawn like this one" is the train set again
+            lines += ["", "The eval rows are the train rows: these intervals are about recalling them, not about "
+                          "answering questions the model was not trained on."]
     lines += _validation_section(results.get("validation"))
     for model in ("finetuned", "baseline"):
         for evaluator, result in evals.get(model, {}).items():

@@ -82,3 +82,15 @@ def fake_results(cfg, data) -> dict:
         "data": {**data.stats(), "truncated_rows": {}},
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
+
+
+def test_report_says_the_intervals_are_about_recall_when_eval_rows_are_the_train_rows(tmp_path, caplog):
+    from core.audit import audit
+    from tests.unit.test_confidence import pair, run
+
+    cfg, data, _, _ = load(tmp_path, TRAIN, TRAIN, caplog)
+    results = {**fake_results(cfg, data), "confidence": run(pair(40, 0.3, 0.9), "accuracy")}
+    without = render_report({**results, "audit": audit(data.train[:2], data.train)}, {}, {}, [])  # 2 of 4 eval rows trained
+    assert "## Confidence" in without and "these intervals are about recalling them" not in without
+    report = render_report({**results, "audit": audit(data.train, data.eval)}, {}, {}, [])
+    assert "The eval rows are the train rows: these intervals are about recalling them" in report
