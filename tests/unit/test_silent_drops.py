@@ -86,10 +86,12 @@ def fake_results(cfg, data) -> dict:
 
 def test_report_says_the_intervals_are_about_recall_when_eval_rows_are_the_train_rows(tmp_path, caplog):
     from core.audit import audit
-    from tests.unit.test_confidence import pair, run
 
     cfg, data, _, _ = load(tmp_path, TRAIN, TRAIN, caplog)
-    results = {**fake_results(cfg, data), "confidence": run(pair(40, 0.3, 0.9), "accuracy")}
+    confidence = {"metric": "accuracy", "level": 0.95, "method": "percentile bootstrap", "resamples": 1000,
+                  "rows": 4, "seed": 42, "gains": {},
+                  "models": {"finetuned": {"value": 1.0, "low": 1.0, "high": 1.0}}}
+    results = {**fake_results(cfg, data), "confidence": confidence}
     without = render_report({**results, "audit": audit(data.train[:2], data.train)}, {}, {}, [])  # 2 of 4 eval rows trained
     assert "## Confidence" in without and "these intervals are about recalling them" not in without
     report = render_report({**results, "audit": audit(data.train, data.eval)}, {}, {}, [])
