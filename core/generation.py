@@ -151,7 +151,7 @@ def _sampling_processors(config, rows: list[int]):
 
 
 def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 8, desc: str = "generate",
-             stop_strings: list[str] | None = None) -> list[str]:
+             stop_strings: list[str] | None = None) -> list[Answer]:
     """Answers to the tokenised ``prompts`` (token id lists), in the input order.
 
     ``gen`` is :func:`settings` of the run config (an int is read as greedy decoding of at most

@@ -169,17 +169,17 @@ class CausalLmHead(LoraHead):
             ctx.cfg.train.eval_batch_size, desc=f"generate {model_name}",
             stop_strings=answer_stop_text(ctx.template, ctx.tokenizer, ctx.cfg.task),
         )
-        cut = sum(bool(getattr(answer, "cut_at_limit", False)) for answer in answers)
-        if cut:
+        # generation.max_new_tokens ended these answers, not the model: they may be unfinished
+        cut = [answer.cut_at_limit for answer in answers]
+        if any(cut):
             log.info("%s: %d of %d answers reached generation.max_new_tokens=%d and may be unfinished "
-                     "(cut_at_limit in predictions.jsonl)", model_name, cut, len(answers),
+                     "(cut_at_limit in predictions.jsonl)", model_name, sum(cut), len(answers),
                      generation_settings(ctx.cfg).max_new_tokens)
         return [
             Prediction(model=model_name, input=r["input"], reference=r["answer"], prediction=answer,
                        extra={"source": r["source"], "prompt": ctx.tokenizer.decode(r["prompt_ids"]),
-                              # generation.max_new_tokens ended the answer, not the model: it may be unfinished
-                              **({"cut_at_limit": True} if getattr(answer, "cut_at_limit", False) else {})})
-            for r, answer in zip(encoded, answers)
+                              **({"cut_at_limit": True} if was_cut else {})})
+            for r, answer, was_cut in zip(encoded, answers, cut)
         ]
 
 
