@@ -39,8 +39,8 @@ Findings
   split. Below that size sampling alone moves the distance by about as much (5 even labels,
   50 rows: about 0.11 on average), so the distance is reported but not flagged.
 - ``recall``: true when every eval row's input is, as written, a training row's input (the
-  tutorials' "ask the trained questions back"). The run then says once that it measures recall,
-  not generalisation, instead of warning about train/eval duplicates.
+  tutorials' "ask the trained questions back"). The run then says that it measures recall, not
+  generalisation (log, console, report, inspect), instead of warning about train/eval duplicates.
 - ``unseen_labels`` and ``unseen_tools``: eval (and validation) labels, and called tool names,
   that no training row has, with their row counts.
 """
@@ -211,8 +211,8 @@ RECALL_LINE = "eval rows are the train rows: this measures recall, not generalis
 
 def is_recall_test(report: dict) -> bool:
     """Every eval row's input is, as written, a training row's input: the tutorials' own test (train on
-    a few facts, ask them back). A legitimate test of memorisation, so it is said once in place of
-    the contamination warning, not warned about."""
+    a few facts, ask them back). A legitimate test of memorisation, so it is said in place of the
+    contamination warning, not warned about."""
     found = report["duplicates"].get("train_eval")
     return bool(found and found["of"] and found["exact"] == found["of"])
 
