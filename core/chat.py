@@ -121,30 +121,13 @@ def batch(chat: SideBySide, input_path: str, output: str | None, format_name: st
 
 
 def training_system_prompt(chat: SideBySide) -> str | None:
-    """The system prompt the run trained with: task.system_prompt, else the first train row's
-    (of the first training file, when the run trained on several)."""
-    from omegaconf import OmegaConf
+    """The system prompt typed messages need: None when ``task.system_prompt`` is set (the
+    template adds it itself), else the first training row's (:func:`core.artifact.data_system_prompt`)."""
+    from core.artifact import data_system_prompt
 
-    from core.registry import get_registry
-    from core.shipped_data import training_paths
-
-    cfg = chat.ctx.cfg
-    if cfg.task.get("system_prompt"):
-        return None  # the template adds it itself
-    paths = training_paths(cfg.data.train_path)
-    if not paths:
+    if chat.ctx.cfg.task.get("system_prompt"):
         return None
-    entries = cfg.data.train_path
-    first_entry = entries[0] if OmegaConf.is_list(entries) else None
-    format_name = (first_entry.get("format") if OmegaConf.is_dict(first_entry) else None) or cfg.data.format
-    try:
-        result = ReadResult.of(get_registry().get("data_format", format_name).read(paths[0], cfg.data))
-    except PlugtuneError:
-        return None  # the training file moved; typed messages go without one
-    if not result.examples:
-        return None
-    first = result.examples[0].messages[0]
-    return first["content"] if first["role"] == "system" else None
+    return data_system_prompt(chat.ctx.cfg)
 
 
 def interactive(chat: SideBySide, system: str | None) -> None:

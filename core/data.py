@@ -463,3 +463,16 @@ def _known_labels(cfg, path, examples: list[Example]) -> tuple[list[Example], di
     if not kept:
         raise PlugtuneError(f"{path}: no rows left after dropping unknown labels; task.labels is {labels}")
     return kept, unknown
+
+
+def read_eval(cfg) -> list[Example]:
+    """A finished run's eval rows, read again as the run read them (``data.eval_path`` with the
+    run's format; classification rows with labels outside ``task.labels`` left out): what
+    ``core.export`` re-scores the exported model on."""
+    from core.registry import get_registry
+
+    data_format = get_registry().get("data_format", str(cfg.data.format))
+    examples, _, _ = _read(cfg.data.eval_path, data_format, cfg.data, bool(cfg.data.get("split_turns")))
+    if cfg.task.labels:
+        examples, _ = keep_known_labels(examples, list(cfg.task.labels))
+    return examples

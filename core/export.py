@@ -2,7 +2,9 @@
 
 Writes a plain transformers model folder (weights + config + tokenizer) that
 ``AutoModelForCausalLM.from_pretrained`` (or ``AutoModelForSequenceClassification`` for a
-classification run) loads with no PEFT installed. The adapter in ``RUN/adapter`` stays as it is.
+classification run) loads with no PEFT installed, carrying what inference needs (core.artifact:
+the chat template with the run's system prompt, stop tokens and decoding in the generation
+config, a classifier's input format in its tokenizer, and ``plugtune_inference.json``). The adapter in ``RUN/adapter`` stays as it is.
 ``checkpoint=N`` merges the adapter of ``RUN/checkpoints/checkpoint-N`` instead, a checkpoint the
 run kept (``train.keep_checkpoints=true``); a step that was not kept is one line listing those
 that were. The default ``out`` is ``RUN/merged`` (``RUN/merged-checkpoint-N``); it is written to a
@@ -11,15 +13,19 @@ temporary folder and moved into place, so a failed export never leaves half a mo
 
 from __future__ import annotations
 
+import copy
+import json
 import sys
 from pathlib import Path
 
+from core.artifact import INFERENCE_FILE, bake
 from core.checkpoints import CHECKPOINT_DIR, kept_checkpoints
 from core.errors import PlugtuneError
 from core.runs import exit_on_error, load_run, load_with_adapter, parse_key_values, saved_config
 from core.rundir import save_dir_atomic
 
-USAGE = "python -m core.export run_dir=RUN [checkpoint=N] [out=DIR]"
+USAGE = ("python -m core.export run_dir=RUN [format=merged|gguf] [quantization=f16|q8_0|...] [checkpoint=N] [out=DIR] "
+         "[check=true|false] [tolerance=X]")
 
 
 def checkpoint_adapter(run_dir, checkpoint) -> Path:
@@ -41,31 +47,123 @@ def checkpoint_adapter(run_dir, checkpoint) -> Path:
     return folder / f"checkpoint-{int(checkpoint)}"
 
 
-def export(run_dir, out=None, checkpoint=None) -> Path:
-    """Merge ``run_dir``'s adapter (or checkpoint ``checkpoint``'s) into the base model and save it
-    with the tokenizer to ``out``."""
+FORMATS = ("merged", "gguf")
+
+
+def check_request(cfg, fmt: str, quantization: str | None) -> str | None:
+    """The quantization to write (None for a merged export), or one line for a request that
+    cannot be met: an unknown format or quantization, GGUF for a classification run, llama.cpp
+    not installed. Checked before any model loads."""
+    from core.artifact import is_classification
+    from core.gguf_export import check_quantization, llama_cpp_version
+
+    if fmt not in FORMATS:
+        raise PlugtuneError(f"format={fmt}: unknown; choose one of {', '.join(FORMATS)}")
+    if fmt == "merged":
+        if quantization is not None:
+            raise PlugtuneError(f"quantization={quantization}: only format=gguf is quantized; format=merged keeps the model's dtype")
+        return None
+    if is_classification(cfg):
+        raise PlugtuneError(
+            "format=gguf: GGUF files and Ollama serve generation models, and this run is a classifier; "
+            "export it with format=merged (a transformers model for pipeline('text-classification')) "
+            "or serve it with python -m core.serve"
+        )
+    quantization = check_quantization(quantization or "f16")
+    llama_cpp_version()
+    return quantization
+
+
+def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization: str | None = None,
+           check: bool = False, tolerance: float | None = None) -> Path:
+    """Export ``run_dir``'s adapter (or checkpoint ``checkpoint``'s) and return the artifact's folder.
+
+    ``fmt="merged"``: the adapter merged into the base model, saved with the tokenizer and what
+    inference needs (core.artifact) to ``out`` (default ``RUN/merged``). ``fmt="gguf"``: that
+    merged model, then a GGUF file at ``quantization`` (default f16), the adapter alone as a GGUF
+    LoRA, an Ollama ``Modelfile`` and ``plugtune_inference.json`` in ``out`` (default ``RUN/gguf``).
+    ``check``: re-score the run's eval set through each artifact beside the adapter
+    (core.export_check); a drop beyond ``tolerance`` raises its one-line error.
+    """
+    from core import export_check as checking
+
+    run_dir = Path(run_dir)
     adapter = None
+    cfg = saved_config(run_dir)  # not a run at all: say that first
+    quantization = check_request(cfg, fmt, quantization)
     if checkpoint is not None:
-        saved_config(run_dir)  # not a run at all: say that first
         adapter = checkpoint_adapter(run_dir, checkpoint)
     ctx, head = load_run(run_dir, adapter)
     model = load_with_adapter(ctx, head, adapter)
+    examples, adapter_answers = [], []
+    if check:
+        from core.data import read_eval
+
+        examples = read_eval(ctx.cfg)
+        print(f"export check: the adapter answers the {len(examples)} eval rows first")
+        adapter_answers = checking.adapter_predictions(ctx, head, model, examples)
     merged = model.merge_and_unload()
-    default = f"merged-{adapter.name}" if adapter is not None else "merged"
-    out = Path(out) if out else Path(run_dir) / default
+    suffix = f"-{adapter.name}" if adapter is not None else ""
+    merged_dir = Path(out) if out and fmt == "merged" else run_dir / f"merged{suffix}"
+
+    # A copy: the run's own tokenizer stays as the run used it.
+    tokenizer = copy.deepcopy(ctx.tokenizer)
+    spec = bake(ctx, merged, tokenizer)
 
     def write(tmp: Path) -> None:
         merged.save_pretrained(str(tmp))
-        ctx.tokenizer.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / INFERENCE_FILE).write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-    save_dir_atomic(out, write)
-    return out
+    save_dir_atomic(merged_dir, write)
+    print(f"merged model written to {merged_dir}")
+    del merged, model
+    checks = []
+    if check:
+        if spec["kind"] == "classification":
+            answers = checking.classify_merged(merged_dir, examples)
+            how = "transformers pipeline('text-classification') on the raw message"
+        else:
+            answers = checking.generate_merged(merged_dir, examples, spec, ctx.cfg.train.eval_batch_size)
+            how = "transformers apply_chat_template + generate on the raw messages"
+        checks.append(checking.compare(ctx, adapter_answers, answers, str(merged_dir), "merged",
+                                       checking.default_tolerance("merged") if tolerance is None else tolerance, how))
+    artifact_dir = merged_dir
+    if fmt == "gguf":
+        from core.gguf_export import write_gguf
+
+        artifact_dir = Path(out) if out else run_dir / f"gguf{suffix}"
+        gguf_file = write_gguf(ctx, merged_dir, artifact_dir, quantization, adapter or run_dir / "adapter", spec, tokenizer)
+        if check:
+            from core.gguf_export import generate_gguf
+
+            answers = generate_gguf(gguf_file, examples, spec, n_ctx=int(ctx.cfg.task.max_length) * 4)
+            checks.append(checking.compare(
+                ctx, adapter_answers, answers, str(gguf_file), quantization,
+                checking.default_tolerance(quantization) if tolerance is None else tolerance,
+                "llama-cpp-python create_chat_completion on the raw messages"))
+    if checks:
+        checking.write_check(artifact_dir, checks)
+        checking.add_to_report(run_dir, checks)
+        checking.verdict(checks)
+    return artifact_dir
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_key_values(sys.argv[1:] if argv is None else argv, ("run_dir", "out", "checkpoint"), ("run_dir",), USAGE)
-    out = export(args["run_dir"], args["out"], args["checkpoint"])
-    print(f"merged model written to {out}")
+    keys = ("run_dir", "out", "checkpoint", "format", "quantization", "check", "tolerance")
+    args = parse_key_values(sys.argv[1:] if argv is None else argv, keys, ("run_dir",), USAGE)
+    check = (args["check"] or "true").lower()
+    if check not in ("true", "false"):
+        raise PlugtuneError(f"check={args['check']}: must be true or false")
+    tolerance = None
+    if args["tolerance"] is not None:
+        try:
+            tolerance = float(args["tolerance"])
+        except ValueError:
+            raise PlugtuneError(f"tolerance={args['tolerance']}: must be a number (the main metric's allowed drop)") from None
+    out = export(args["run_dir"], args["out"], args["checkpoint"], args["format"] or "merged", args["quantization"],
+                 check == "true", tolerance)
+    print(f"exported to {out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,260 @@
+"""Score what you ship: the run's eval set through an exported artifact, called as a user's code
+calls it, beside the adapter's answers.
+
+Each artifact gets raw input, with no plugtune formatting applied outside it:
+
+- a merged classification model: transformers' ``pipeline("text-classification")`` on the message;
+- a merged generation model: ``tokenizer.apply_chat_template(messages, add_generation_prompt=True)``
+  and ``model.generate`` with the folder's own generation config;
+- a GGUF file: llama-cpp-python's ``create_chat_completion`` with the messages (the chat
+  template and stop tokens are the file's own);
+- a server (``core.serve``): the official ``openai`` client.
+
+The answers are scored with the run's evaluators and compared with the adapter's answers to the
+same rows. ``export_check.json`` (beside the artifact) and a section of ``RUN/report.md`` hold the
+main metric on both and the rows whose answers differ. A drop of the main metric beyond the
+tolerance (:func:`default_tolerance`: none for unquantised formats) is one ``PlugtuneError`` line
+naming the artifact and the first differing row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import PlugtuneError
+from core.types import Example, Prediction
+
+CHECK_FILE = "export_check.json"
+# Formats whose numbers are the adapter's up to rounding: any drop of the main metric fails them.
+UNQUANTISED = ("merged", "f32", "f16", "bf16")
+QUANTISED_TOLERANCE = 0.05  # the main metric may drop this much (absolute) through a quantised GGUF
+
+
+def default_tolerance(fmt: str) -> float:
+    """How far the main metric may drop through an artifact of format ``fmt`` before the check
+    fails: 0 for the unquantised formats, :data:`QUANTISED_TOLERANCE` for quantised GGUFs."""
+    return 0.0 if fmt in UNQUANTISED else QUANTISED_TOLERANCE
+
+
+# ----------------------------------------------------------------------------------------------
+# What a user's code sends.
+# ----------------------------------------------------------------------------------------------
+
+def request_messages(example: Example) -> list[dict]:
+    """The conversation a user's code sends for ``example``: every turn before the last
+    assistant turn (the reference), as the data holds it (no system prompt added)."""
+    messages = list(example.messages)
+    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
+    return messages[:last] if last is not None else messages
+
+
+def raw_text(example: Example) -> str:
+    """The message a user's code classifies: the row's non-assistant text, as the ``text``
+    template joins it, without the input format around it."""
+    return "\n".join(m["content"] for m in example.messages if m["role"] in ("system", "user", "tool"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Artifacts answering.
+# ----------------------------------------------------------------------------------------------
+
+def classify_merged(folder, examples: list[Example], batch_size: int = 32) -> list[tuple[str, float]]:
+    """(label, probability) for each example from the merged classifier in ``folder``, through
+    transformers' text-classification pipeline on the raw message."""
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=str(folder), tokenizer=str(folder), device="cpu")
+    out = classifier([raw_text(ex) for ex in examples], batch_size=batch_size)
+    return [(row["label"], float(row["score"])) for row in out]
+
+
+def generate_merged(folder, examples: list[Example], spec: dict, batch_size: int = 8, desc: str = "merged") -> list[str]:
+    """The merged generation model's answers: the tokenizer's chat template on the raw messages
+    (and the row's tools), ``generate`` with the folder's generation config, decoded without special
+    tokens and cut at the spec's stop strings (:data:`core.artifact.INFERENCE_FILE`)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from core.generation import decode_whole_characters
+    from core.progress import progress
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(str(folder)).eval()
+    prompts = [
+        tokenizer.apply_chat_template(request_messages(ex), tools=ex.tools or None, add_generation_prompt=True,
+                                      tokenize=False)
+        for ex in examples
+    ]
+    stops = [s for s in spec.get("stop_strings") or [] if s]
+    answers: list[str] = []
+    with torch.no_grad(), progress(total=len(prompts), desc=f"generate {desc}") as bar:
+        for start in range(0, len(prompts), batch_size):
+            batch = tokenizer(prompts[start : start + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=False)
+            extra = {"stop_strings": stops, "tokenizer": tokenizer} if stops else {}
+            output = model.generate(**batch, **extra)
+            width = batch["input_ids"].shape[1]
+            stop_ids = model.generation_config.eos_token_id
+            stop_ids = [stop_ids] if isinstance(stop_ids, int) else list(stop_ids or [])
+            for row in output[:, width:].tolist():
+                cut = next((k for k, token in enumerate(row) if token in stop_ids), len(row))
+                text = decode_whole_characters(tokenizer, row[:cut])
+                for stop in stops:
+                    text = text.split(stop, 1)[0]
+                answers.append(text.strip())
+            bar.update(len(batch["input_ids"]))
+    return answers
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing.
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Check:
+    """One artifact's check: the main metric on the adapter and on the artifact, and the rows
+    whose answers differ."""
+
+    artifact: str
+    format: str
+    main_metric: str
+    adapter: float
+    exported: float
+    tolerance: float
+    rows: int
+    differing: list[dict] = field(default_factory=list)
+    how_called: str = ""
+
+    @property
+    def drop(self) -> float:
+        return self.adapter - self.exported
+
+    @property
+    def passed(self) -> bool:
+        if math.isnan(self.adapter) or math.isnan(self.exported):
+            return not self.differing
+        return self.drop <= self.tolerance + 1e-9
+
+    def as_dict(self) -> dict:
+        return {"artifact": self.artifact, "format": self.format, "how_called": self.how_called,
+                "main_metric": self.main_metric, "adapter": self.adapter, "artifact_value": self.exported,
+                "drop": self.drop, "tolerance": self.tolerance, "passed": self.passed, "rows": self.rows,
+                "differing_rows": len(self.differing), "differing": self.differing[:50]}
+
+    def line(self) -> str:
+        """One console line: both values, the differing rows, pass or fail."""
+        verdict = "ok" if self.passed else f"FAILED (drop {self.drop:.4f} > tolerance {self.tolerance:g})"
+        return (f"export check {self.artifact}: {self.main_metric} adapter {self.adapter:.4f}, "
+                f"{self.format} {self.exported:.4f}; {len(self.differing)} of {self.rows} answers differ: {verdict}")
+
+    def failure(self) -> str:
+        """The one-line error of a failed check: the artifact and the first differing row."""
+        first = self.differing[0] if self.differing else None
+        where = (f"; first differing row {first['source']}: adapter {first['adapter']!r}, artifact {first['artifact']!r}"
+                 if first else "")
+        return (f"export check failed for {self.artifact}: {self.main_metric} {self.adapter:.4f} on the adapter, "
+                f"{self.exported:.4f} on the {self.format} artifact (drop {self.drop:.4f} > tolerance "
+                f"{self.tolerance:g}, tolerance=... to allow more){where}")
+
+
+def main_value(metrics: dict, name: str) -> float:
+    value = metrics.get(name)
+    return float("nan") if value is None else float(value)
+
+
+def compare(ctx, adapter: list[Prediction], answers: list, artifact: str, fmt: str, tolerance: float,
+            how_called: str) -> Check:
+    """Score the artifact's ``answers`` (one per adapter prediction: text, or (label, probability))
+    with the run's evaluators beside the adapter's predictions."""
+    from core.pipeline import Plugins, evaluate
+
+    evaluators = Plugins.resolve(ctx.cfg).evaluators
+    exported = []
+    for p, answer in zip(adapter, answers):
+        extra = {}
+        if isinstance(answer, tuple):
+            answer, probability = answer
+            extra["probability"] = round(probability, 4)
+        exported.append(Prediction(model="artifact", input=p.input, reference=p.reference, prediction=answer, extra=extra))
+    name = ctx.cfg.task.main_metric
+    adapter_metrics, _ = evaluate(evaluators, adapter, ctx)
+    artifact_metrics, _ = evaluate(evaluators, exported, ctx)
+    differing = [
+        {"source": p.extra.get("source") or f"row {i + 1}", "input": p.input, "reference": p.reference,
+         "adapter": p.prediction, "artifact": e.prediction}
+        for i, (p, e) in enumerate(zip(adapter, exported)) if str(p.prediction) != str(e.prediction)
+    ]
+    return Check(artifact=artifact, format=fmt, main_metric=name, adapter=main_value(adapter_metrics, name),
+                 exported=main_value(artifact_metrics, name), tolerance=tolerance, rows=len(adapter),
+                 differing=differing, how_called=how_called)
+
+
+def adapter_predictions(ctx, head, model, examples: list[Example]) -> list[Prediction]:
+    """The adapter's predictions for ``examples``, as the run's evaluation makes them, each
+    carrying its row's source."""
+    encoded = head.encode(ctx, examples)
+    predictions = head.predict(ctx, model, encoded, examples, "adapter")
+    for p, ex in zip(predictions, examples):
+        p.extra.setdefault("source", ex.source)
+    return predictions
+
+
+def write_check(folder, checks: list[Check]) -> Path:
+    """``export_check.json`` in ``folder`` (the artifact's folder), every check of this export."""
+    from core.rundir import write_json_atomic
+
+    path = Path(folder) / CHECK_FILE
+    write_json_atomic(path, {"checks": [c.as_dict() for c in checks]})
+    return path
+
+
+def report_section(checks: list[Check]) -> str:
+    """The Markdown section ``RUN/report.md`` gets for an export's checks."""
+    lines = ["## Export check", "",
+             "The run's eval set through each exported artifact, called as a user's code calls it, beside the adapter.",
+             "", "| artifact | called through | main metric | adapter | artifact | answers differing | result |",
+             "|---|---|---|---|---|---|---|"]
+    for c in checks:
+        lines.append(f"| `{c.artifact}` | {c.how_called} | {c.main_metric} | {c.adapter:.4f} | {c.exported:.4f} | "
+                     f"{len(c.differing)} of {c.rows} | {'passed' if c.passed else 'failed'} (tolerance {c.tolerance:g}) |")
+    for c in checks:
+        if c.differing:
+            lines += ["", f"First differing rows of `{c.artifact}`:", ""]
+            for d in c.differing[:5]:
+                lines.append(f"- {d['source']}: adapter `{_short(d['adapter'])}`, artifact `{_short(d['artifact'])}`")
+    return "\n".join(lines) + "\n"
+
+
+def _short(value, limit: int = 80) -> str:
+    text = str(value).replace("`", "'").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+SECTION_START, SECTION_END = "<!-- export check -->", "<!-- /export check -->"
+
+
+def add_to_report(run_dir, checks: list[Check]) -> None:
+    """Put the export-check section into ``RUN/report.md``, replacing an earlier one."""
+    from core.rundir import write_text_atomic
+
+    path = Path(run_dir) / "report.md"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if SECTION_START in text:
+        head, _, rest = text.partition(SECTION_START)
+        _, _, tail = rest.partition(SECTION_END)
+        text = head.rstrip("\n") + "\n" + tail.lstrip("\n")
+    text = text.rstrip("\n") + f"\n\n{SECTION_START}\n{report_section(checks)}{SECTION_END}\n"
+    write_text_atomic(path, text)
+
+
+def verdict(checks: list[Check]) -> None:
+    """Print each check's line; the first failed one is raised as its one-line error."""
+    for c in checks:
+        print(c.line())
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        raise PlugtuneError(failed[0].failure())
