@@ -172,28 +172,31 @@ def input_frame(cfg) -> tuple[str, str]:
 
 
 def frame_tokenizer(tokenizer, before: str, after: str) -> None:
-    """Make ``tokenizer`` (a fast tokenizer) add ``before``/``after`` around every input it encodes
-    with special tokens, through its post-processor, so a pipeline on the raw message encodes the
-    framed text. The original post-processor (a BOS, say) still runs after."""
+    """Make ``tokenizer`` (a fast tokenizer) add ``before``/``after`` around every single input it
+    encodes with special tokens, through its post-processor, so a pipeline on the raw message
+    encodes the framed text. What the original post-processor added (a BOS, say) stays outermost;
+    one template replaces it (a sequence of processors in ``tokenizers`` drops or refuses a second
+    template's additions)."""
     from tokenizers import processors
 
-    backend = tokenizer.backend_tokenizer if hasattr(tokenizer, "backend_tokenizer") else None
+    backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise PlugtuneError("export: the input format needs a fast tokenizer to travel inside the model")
-    parts, special = [], []
-    for name, text in (("plugtune_before", before), ("plugtune_after", after)):
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-        if ids:
-            special.append({"id": name, "ids": ids, "tokens": tokenizer.convert_ids_to_tokens(ids)})
-    names = {entry["id"] for entry in special}
-    if "plugtune_before" in names:
-        parts.append("plugtune_before")
-    parts.append("$A")
-    if "plugtune_after" in names:
-        parts.append("plugtune_after")
-    frame = processors.TemplateProcessing(single=" ".join(parts), special_tokens=special)
-    original = backend.post_processor
-    backend.post_processor = processors.Sequence([frame, original]) if original is not None else frame
+    probe = "a"
+    plain = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    full = tokenizer(probe)["input_ids"]
+    at = next((i for i in range(len(full) - len(plain) + 1) if full[i : i + len(plain)] == plain), None)
+    if at is None:
+        raise PlugtuneError("export: cannot tell which tokens the tokenizer adds around a text")
+    pieces = {"plugtune_outer_before": full[:at],
+              "plugtune_before": tokenizer(before, add_special_tokens=False)["input_ids"] if before else [],
+              "plugtune_after": tokenizer(after, add_special_tokens=False)["input_ids"] if after else [],
+              "plugtune_outer_after": full[at + len(plain):]}
+    special = [{"id": name, "ids": ids, "tokens": tokenizer.convert_ids_to_tokens(ids)}
+               for name, ids in pieces.items() if ids]
+    order = ["plugtune_outer_before", "plugtune_before", "$A", "plugtune_after", "plugtune_outer_after"]
+    single = " ".join(name for name in order if name == "$A" or pieces[name])
+    backend.post_processor = processors.TemplateProcessing(single=single, special_tokens=special)
 
 
 # ----------------------------------------------------------------------------------------------

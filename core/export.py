@@ -83,7 +83,8 @@ def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization
     merged model, then a GGUF file at ``quantization`` (default f16), the adapter alone as a GGUF
     LoRA, an Ollama ``Modelfile`` and ``plugtune_inference.json`` in ``out`` (default ``RUN/gguf``).
     ``check``: re-score the run's eval set through each artifact beside the adapter
-    (core.export_check); a drop beyond ``tolerance`` raises its one-line error.
+    (core.export_check, whose ``default_rule`` says what passes; ``tolerance`` is the main
+    metric's allowed drop); a failed check raises its one-line error.
     """
     from core import export_check as checking
 
@@ -120,14 +121,7 @@ def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization
     del merged, model
     checks = []
     if check:
-        if spec["kind"] == "classification":
-            answers = checking.classify_merged(merged_dir, examples)
-            how = "transformers pipeline('text-classification') on the raw message"
-        else:
-            answers = checking.generate_merged(merged_dir, examples, spec, ctx.cfg.train.eval_batch_size)
-            how = "transformers apply_chat_template + generate on the raw messages"
-        checks.append(checking.compare(ctx, adapter_answers, answers, str(merged_dir), "merged",
-                                       checking.default_tolerance("merged") if tolerance is None else tolerance, how))
+        checks.append(checking.check_merged(ctx, adapter_answers, examples, merged_dir, spec, tolerance))
     artifact_dir = merged_dir
     if fmt == "gguf":
         from core.gguf_export import write_gguf
@@ -135,16 +129,10 @@ def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization
         artifact_dir = Path(out) if out else run_dir / f"gguf{suffix}"
         gguf_file = write_gguf(ctx, merged_dir, artifact_dir, quantization, adapter or run_dir / "adapter", spec, tokenizer)
         if check:
-            from core.gguf_export import generate_gguf
-
-            answers = generate_gguf(gguf_file, examples, spec, n_ctx=int(ctx.cfg.task.max_length) * 4)
-            checks.append(checking.compare(
-                ctx, adapter_answers, answers, str(gguf_file), quantization,
-                checking.default_tolerance(quantization) if tolerance is None else tolerance,
-                "llama-cpp-python create_chat_completion on the raw messages"))
+            checks.append(checking.check_gguf(ctx, adapter_answers, examples, gguf_file, spec, tolerance))
     if checks:
-        checking.write_check(artifact_dir, checks)
-        checking.add_to_report(run_dir, checks)
+        recorded = checking.write_check(artifact_dir, checks)
+        checking.add_to_report(run_dir, recorded)
         checking.verdict(checks)
     return artifact_dir
 

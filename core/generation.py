@@ -204,20 +204,23 @@ def generate(model, tokenizer, prompts: list[list[int]], gen, batch_size: int = 
                 ended = cut < len(row) or any(text in answer for text in stop_strings)
                 for text in stop_strings:
                     answer = answer.split(text, 1)[0]
-                answers[i] = Answer(answer.strip(), cut_at_limit=not ended and len(row) >= config.max_new_tokens)
+                answers[i] = Answer(answer.strip(), cut_at_limit=not ended and len(row) >= config.max_new_tokens, tokens=cut)
             bar.update(len(idx))
     return [answers[i] for i in range(len(prompts))]
 
 
 class Answer(str):
-    """A generated answer: the text, and ``cut_at_limit`` when generation stopped at
-    ``generation.max_new_tokens`` rather than at a stop token (the answer may be unfinished)."""
+    """A generated answer: the text, ``cut_at_limit`` when generation stopped at
+    ``generation.max_new_tokens`` rather than at a stop token (the answer may be unfinished), and
+    ``tokens``, how many tokens were generated before the stop (None when not known)."""
 
     cut_at_limit: bool
+    tokens: int | None
 
-    def __new__(cls, text: str, cut_at_limit: bool = False):
+    def __new__(cls, text: str, cut_at_limit: bool = False, tokens: int | None = None):
         answer = super().__new__(cls, text)
         answer.cut_at_limit = cut_at_limit
+        answer.tokens = tokens
         return answer
 
 

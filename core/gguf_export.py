@@ -299,3 +299,11 @@ def write_gguf(ctx, merged_dir: Path, out_dir: Path, quantization: str, adapter_
     write_text_atomic(out_dir / INFERENCE_FILE, json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
     print(f"Ollama Modelfile written to {out_dir / 'Modelfile'} (ollama create NAME -f {out_dir / 'Modelfile'})")
     return target
+
+
+def gguf_quantization(path) -> str:
+    """The quantization named in a file written by :func:`write_gguf` (``model-q8_0.gguf``), else
+    ``gguf`` (checked like a quantised file)."""
+    stem = Path(path).stem
+    name = stem.removeprefix("model-")
+    return name if name in QUANTIZATIONS else "gguf"
