@@ -24,7 +24,7 @@ from core.errors import PlugtuneError
 from core.runs import exit_on_error, load_run, load_with_adapter, parse_key_values, saved_config
 from core.rundir import save_dir_atomic
 
-USAGE = ("python -m core.export run_dir=RUN [format=merged|gguf] [quantization=f16|q8_0|...] [checkpoint=N] [out=DIR] "
+USAGE = ("python -m core.export run_dir=RUN [format=merged|gguf] [quantization=f16|q8_0|...[,...]] [checkpoint=N] [out=DIR] "
          "[check=true|false] [tolerance=X]")
 
 
@@ -50,10 +50,11 @@ def checkpoint_adapter(run_dir, checkpoint) -> Path:
 FORMATS = ("merged", "gguf")
 
 
-def check_request(cfg, fmt: str, quantization: str | None) -> str | None:
-    """The quantization to write (None for a merged export), or one line for a request that
-    cannot be met: an unknown format or quantization, GGUF for a classification run, llama.cpp
-    not installed. Checked before any model loads."""
+def check_request(cfg, fmt: str, quantization: str | None) -> list[str]:
+    """The quantizations to write (``quantization``: one, or several joined by commas; none for a
+    merged export), or one line for a request that cannot be met: an unknown format or
+    quantization, GGUF for a classification run, llama.cpp not installed. Checked before any
+    model loads."""
     from core.artifact import is_classification
     from core.gguf_export import check_quantization, llama_cpp_version
 
@@ -62,16 +63,16 @@ def check_request(cfg, fmt: str, quantization: str | None) -> str | None:
     if fmt == "merged":
         if quantization is not None:
             raise PlugtuneError(f"quantization={quantization}: only format=gguf is quantized; format=merged keeps the model's dtype")
-        return None
+        return []
     if is_classification(cfg):
         raise PlugtuneError(
             "format=gguf: GGUF files and Ollama serve generation models, and this run is a classifier; "
             "export it with format=merged (a transformers model for pipeline('text-classification')) "
             "or serve it with python -m core.serve"
         )
-    quantization = check_quantization(quantization or "f16")
+    names = [check_quantization(name.strip()) for name in (quantization or "f16").split(",") if name.strip()]
     llama_cpp_version()
-    return quantization
+    return list(dict.fromkeys(names))
 
 
 def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization: str | None = None,
@@ -80,8 +81,9 @@ def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization
 
     ``fmt="merged"``: the adapter merged into the base model, saved with the tokenizer and what
     inference needs (core.artifact) to ``out`` (default ``RUN/merged``). ``fmt="gguf"``: that
-    merged model, then a GGUF file at ``quantization`` (default f16), the adapter alone as a GGUF
-    LoRA, an Ollama ``Modelfile`` and ``plugtune_inference.json`` in ``out`` (default ``RUN/gguf``).
+    merged model, then a GGUF file per ``quantization`` (default f16; several joined by commas),
+    the adapter alone as a GGUF LoRA, an Ollama ``Modelfile`` (for the first quantization) and
+    ``plugtune_inference.json`` in ``out`` (default ``RUN/gguf``).
     ``check``: re-score the run's eval set through each artifact beside the adapter
     (core.export_check, whose ``default_rule`` says what passes; ``tolerance`` is the main
     metric's allowed drop); a failed check raises its one-line error.
@@ -91,7 +93,7 @@ def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization
     run_dir = Path(run_dir)
     adapter = None
     cfg = saved_config(run_dir)  # not a run at all: say that first
-    quantization = check_request(cfg, fmt, quantization)
+    quantizations = check_request(cfg, fmt, quantization)
     if checkpoint is not None:
         adapter = checkpoint_adapter(run_dir, checkpoint)
     ctx, head = load_run(run_dir, adapter)
@@ -127,9 +129,11 @@ def export(run_dir, out=None, checkpoint=None, fmt: str = "merged", quantization
         from core.gguf_export import write_gguf
 
         artifact_dir = Path(out) if out else run_dir / f"gguf{suffix}"
-        gguf_file = write_gguf(ctx, merged_dir, artifact_dir, quantization, adapter or run_dir / "adapter", spec, tokenizer)
-        if check:
-            checks.append(checking.check_gguf(ctx, adapter_answers, examples, gguf_file, spec, tolerance))
+        for number, name in enumerate(quantizations):
+            gguf_file = write_gguf(ctx, merged_dir, artifact_dir, name, adapter or run_dir / "adapter", spec, tokenizer,
+                                   with_adapter=number == 0, modelfile_for=number == 0)
+            if check:
+                checks.append(checking.check_gguf(ctx, adapter_answers, examples, gguf_file, spec, tolerance))
     if checks:
         recorded = checking.write_check(artifact_dir, checks)
         checking.add_to_report(run_dir, recorded)

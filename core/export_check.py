@@ -14,8 +14,8 @@ The answers are scored with the run's evaluators and compared with the adapter's
 same rows. ``export_check.json`` (beside the artifact) and a section of ``RUN/report.md`` hold the
 main metric on both and the rows whose answers differ. What passes (:func:`default_rule`):
 
-- the merged model runs the adapter's weights in the same library: every answer must be the
-  adapter's;
+- the merged model and the server run the adapter's weights in the same library: every answer
+  must be the adapter's;
 - an unquantised GGUF (f32, f16, bf16) computes in llama.cpp with rounding of its own: the main
   metric may not drop at all, and at most :data:`UNQUANTISED_CHANGED_SHARE` of the answers may
   change (a lost chat template or stop token changes most of them, even where the metric cannot
@@ -45,7 +45,7 @@ QUANTISED_TOLERANCE = 0.05  # the main metric may drop this much (absolute) thro
 def default_rule(fmt: str, tolerance: float | None = None) -> tuple[float, float]:
     """(allowed drop of the main metric, allowed share of changed answers) for an artifact of
     format ``fmt`` (see the module docstring); ``tolerance`` replaces the allowed drop."""
-    if fmt == "merged":
+    if fmt in ("merged", "server"):  # the adapter's weights in the same library: the same answers
         drop, share = 0.0, 0.0
     elif fmt in UNQUANTISED_GGUF:
         drop, share = 0.0, UNQUANTISED_CHANGED_SHARE
@@ -330,14 +330,47 @@ def check_gguf(ctx, adapter: list[Prediction], examples: list[Example], path, sp
                    GGUF_CALL)
 
 
+SERVER_CALL = "the openai client's chat.completions against the server"
+
+
+def answers_from_server(base_url: str, examples: list[Example], desc: str = "server") -> list:
+    """Each example's answer from an OpenAI-compatible server (``core.serve``) through the
+    official client: the raw messages in, the message text out (a classifier's label)."""
+    from openai import OpenAI
+
+    from core.progress import progress
+
+    client = OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=600)
+    model = client.models.list().data[0].id
+    answers = []
+    with progress(total=len(examples), desc=f"ask {desc}") as bar:
+        for ex in examples:
+            reply = client.chat.completions.create(model=model, messages=request_messages(ex))
+            answers.append((reply.choices[0].message.content or "").strip())
+            bar.update(1)
+    return answers
+
+
 def check_artifact(run_dir, artifact, tolerance: float | None = None) -> Check:
     """``python -m core.export_check run_dir=RUN artifact=PATH``: check an artifact already
     written (a merged folder, or a GGUF file with ``plugtune_inference.json`` beside it), e.g.
-    after changing it by hand; records the check like an export does."""
+    after changing it by hand, or a running server (``artifact=http://HOST:PORT/v1``, answers
+    through the openai client, which must be the adapter's); records the check like an export does
+    (a server's in ``RUN/export_check.json``)."""
     from core.artifact import read_spec
     from core.data import read_eval
     from core.runs import load_run, load_with_adapter
 
+    if str(artifact).startswith(("http://", "https://")):
+        ctx, head = load_run(run_dir)
+        examples = read_eval(ctx.cfg)
+        adapter = adapter_predictions(ctx, head, load_with_adapter(ctx, head), examples)
+        answers = answers_from_server(str(artifact), examples)
+        if ctx.cfg.task.head == "seq_cls":
+            answers = [(label, float("nan")) for label in answers]
+        check = compare(ctx, adapter, answers, str(artifact), "server", tolerance, SERVER_CALL)
+        add_to_report(run_dir, write_check(run_dir, [check]))
+        return check
     artifact = Path(artifact)
     if not artifact.exists():
         raise PlugtuneError(f"artifact={artifact}: no such file or folder")

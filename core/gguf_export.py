@@ -270,10 +270,12 @@ def generate_gguf(path: Path, examples, spec: dict, n_ctx: int = 2048, desc: str
     return answers
 
 
-def write_gguf(ctx, merged_dir: Path, out_dir: Path, quantization: str, adapter_dir: Path, spec: dict, tokenizer) -> Path:
-    """Write ``out_dir/model-QUANT.gguf`` from the merged model, ``adapter-f16.gguf`` (the LoRA
-    alone, for the base model), the Ollama ``Modelfile`` and ``plugtune_inference.json``. Each
-    file is written under a temporary name and renamed once complete. Returns the model file."""
+def write_gguf(ctx, merged_dir: Path, out_dir: Path, quantization: str, adapter_dir: Path, spec: dict, tokenizer,
+               with_adapter: bool = True, modelfile_for: bool = True) -> Path:
+    """Write ``out_dir/model-QUANT.gguf`` from the merged model and ``plugtune_inference.json``;
+    with ``with_adapter`` also ``adapter-f16.gguf`` (the LoRA alone, for the base model), with
+    ``modelfile_for`` the Ollama ``Modelfile`` for this file. Each file is written under a
+    temporary name and renamed once complete. Returns the model file."""
     from core.artifact import INFERENCE_FILE
     from core.models import cache_root
     from core.rundir import write_text_atomic
@@ -290,11 +292,14 @@ def write_gguf(ctx, merged_dir: Path, out_dir: Path, quantization: str, adapter_
     print(f"GGUF ({quantization}) written to {target}")
     lora, lora_partial = out_dir / "adapter-f16.gguf", out_dir / ".adapter-f16.gguf.partial"
     try:
-        if convert_adapter(converter, Path(adapter_dir), Path(ctx.model_dir), lora_partial):
+        if with_adapter and convert_adapter(converter, Path(adapter_dir), Path(ctx.model_dir), lora_partial):
             os.replace(lora_partial, lora)
             print(f"GGUF LoRA adapter (for the base model) written to {lora}")
     finally:
         lora_partial.unlink(missing_ok=True)
+    if not modelfile_for:
+        write_text_atomic(out_dir / INFERENCE_FILE, json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
+        return target
     write_text_atomic(out_dir / "Modelfile", modelfile(spec, target.name, tokenizer))
     write_text_atomic(out_dir / INFERENCE_FILE, json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
     print(f"Ollama Modelfile written to {out_dir / 'Modelfile'} (ollama create NAME -f {out_dir / 'Modelfile'})")

@@ -1,0 +1,89 @@
+"""Shipping a tool-call run on the embedded Gemma 3 270M: GGUF q8_0 and f16 through llama.cpp's
+converter, each checked against the adapter on the eval rows, and the OpenAI client getting
+``tool_calls`` back from ``core.serve``."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core.testing import REPO, run_cli
+
+EVAL_ROWS = 24
+
+
+@pytest.fixture(scope="module")
+def toolcall_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ship-toolcall")
+    rows = json.loads((REPO / "data" / "toolcall" / "test.json").read_text(encoding="utf-8"))
+    eval_file = root / "test.json"
+    eval_file.write_text(json.dumps(rows[:EVAL_ROWS], ensure_ascii=False), encoding="utf-8")
+    run_dir = root / "run"
+    # A short training on the shipped calls: enough for the answers to be calls, which is what
+    # shipping must keep.
+    result = run_cli("core", "task=toolcall", "train.max_steps=30", f"data.eval_path={eval_file}",
+                     f"hydra.run.dir={run_dir}", timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def test_gguf_q8_0_and_f16_exports_are_checked_against_the_adapter(toolcall_run):
+    result = run_cli("core.export", f"run_dir={toolcall_run}", "format=gguf", "quantization=q8_0,f16", timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = toolcall_run / "gguf"
+    checks = {c["format"]: c for c in json.loads((folder / "export_check.json").read_text())["checks"]}
+    assert set(checks) == {"merged", "q8_0", "f16"}
+    adapter = checks["merged"]["adapter"]
+    assert adapter > 0.1  # the short training makes calls, some of them exact
+    assert checks["merged"]["differing_rows"] == 0 and checks["merged"]["artifact_value"] == adapter
+    for name in ("q8_0", "f16"):
+        check = checks[name]
+        assert check["passed"] and check["rows"] == EVAL_ROWS and check["adapter"] == adapter
+        assert f"tool_call.exact_match adapter {adapter:.4f}, {name} {check['artifact_value']:.4f}" in result.stdout
+    assert (folder / "model-q8_0.gguf").stat().st_size < (folder / "model-f16.gguf").stat().st_size
+    modelfile = (folder / "Modelfile").read_text()
+    assert "FROM ./model-q8_0.gguf" in modelfile and 'PARAMETER stop "<end_of_turn>"' in modelfile
+    assert "<start_of_turn>model\n{{ .Response }}<end_of_turn>" in modelfile
+
+
+def test_the_openai_client_gets_tool_calls_from_the_server(toolcall_run):
+    from openai import OpenAI
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "core.serve", f"run_dir={toolcall_run}", f"port={port}",
+                               "idle_exit=120"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = ""
+        while "serving" not in banner:
+            line = server.stdout.readline()
+            assert line, banner[-2000:]
+            banner += line
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0, timeout=120)
+        tools = json.loads((REPO / "data" / "toolcall" / "tools.json").read_text(encoding="utf-8"))
+        reply = client.chat.completions.create(model="run", messages=[{"role": "user", "content": "邀请王磊参加会议"}],
+                                               tools=tools)
+        choice = reply.choices[0]
+        assert choice.finish_reason == "tool_calls" and choice.message.content is None
+        (call,) = choice.message.tool_calls
+        assert call.type == "function" and call.function.name in {t["function"]["name"] for t in tools}
+        assert isinstance(json.loads(call.function.arguments), dict)
+        # Streamed: the call arrives whole in one delta at the end.
+        chunks = list(client.chat.completions.create(model="run", messages=[{"role": "user", "content": "邀请王磊参加会议"}],
+                                                     tools=tools, stream=True))
+        streamed = [c.choices[0].delta.tool_calls for c in chunks if c.choices and c.choices[0].delta.tool_calls]
+        assert streamed and streamed[0][0].function.name == call.function.name
+        assert chunks[-1].choices[0].finish_reason == "tool_calls"
+        # The server's answers to the eval rows are the adapter's (the export check through the client).
+        started = time.monotonic()
+        checked = run_cli("core.export_check", f"run_dir={toolcall_run}", f"artifact=http://127.0.0.1:{port}/v1",
+                          timeout=900)
+        assert checked.returncode == 0, checked.stderr[-3000:]
+        assert f"0 of {EVAL_ROWS} answers differ: ok" in checked.stdout, (checked.stdout[-2000:], time.monotonic() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
