@@ -196,8 +196,8 @@ def main() -> None:
         merged = Merged(run_dir / "merged")
         rows = (bench_server(run_dir, conversations, merged) + bench_batch(run_dir, examples, merged, conversations)
                 + bench_gguf(gguf_dir / "model-q8_0.gguf", conversations, merged, read_spec(gguf_dir)))
-    print(f"\n{len(conversations)} rows of {saved_config(run_dir).task.name} on {saved_config(run_dir).model.name}, "
-          f"{torch.get_num_threads()} threads")
+        cfg = saved_config(run_dir)
+    print(f"\n{len(conversations)} rows of {cfg.task.name} on {cfg.model.name}, {torch.get_num_threads()} threads")
     print("| measured | figure | ratio to the line below |")
     print("|---|---|---|")
     for upper, lower in zip(rows[::2], rows[1::2]):

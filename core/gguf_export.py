@@ -104,11 +104,13 @@ def pre_tokenizer_name(model_dir) -> str:
     if not path.is_file():
         return "-"
     pre = json.loads(path.read_text(encoding="utf-8")).get("pre_tokenizer") or {}
-    steps = pre.get("pretokenizers", [pre])
+    steps = [step for step in pre.get("pretokenizers", [pre]) if isinstance(step, dict)]
     for step in steps:
-        pattern = (step.get("pattern") or {}).get("Regex") if isinstance(step, dict) else None
+        pattern = (step.get("pattern") or {}).get("Regex")
         if pattern in KNOWN_SPLIT_PATTERNS:
             return KNOWN_SPLIT_PATTERNS[pattern]
+    if [step.get("type") for step in steps] == ["ByteLevel"] and steps[0].get("use_regex", True):
+        return "gpt-2"  # byte-level with GPT-2's own split pattern and nothing else
     return "-"
 
 
