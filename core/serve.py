@@ -4,8 +4,8 @@
 
     python -m core.serve run_dir=RUN [merged=DIR] [host=127.0.0.1] [port=8000] [name=ID] [idle_exit=SECONDS]
 
-Serves the run's base model with its adapter (or, with ``merged=DIR``, a folder written by
-``python -m core.export``) on FastAPI + uvicorn (``pip install "plugtune[serve]"``):
+Serves the run's base model with its adapter merged in memory (or, with ``merged=DIR``, a folder
+written by ``python -m core.export``) on FastAPI + uvicorn (``pip install "plugtune[serve]"``):
 
 - ``GET /v1/models``: the one model, named ``name`` (default: the run folder's name);
 - ``POST /v1/chat/completions``: the conversation rendered with the run's template and system
@@ -73,7 +73,9 @@ class ServedRun:
         self.ctx, self.head = load_run(run_dir)
         self.cfg = self.ctx.cfg
         self.classifier = self.cfg.task.head == "seq_cls"
-        self.model = self._load_merged(merged) if merged else load_with_adapter(self.ctx, self.head)
+        # The adapter merged into the weights in memory: the same answers (the export check finds
+        # none changed), at the speed of a plain model, with no extra matrix products per layer.
+        self.model = self._load_merged(merged) if merged else load_with_adapter(self.ctx, self.head).merge_and_unload()
         self.model.eval()
         self.generation = generation_settings(self.cfg)
         self.tool_calls = "tool_call" in list(self.cfg.task.evaluators)
@@ -165,7 +167,7 @@ class ServedRun:
     def stream(self, body: dict):
         """The answer's text pieces as they are generated (greedy or sampled as :meth:`decoding`)."""
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         from core.generation import generation_config, stop_token_ids
         from plugins.causal_lm import answer_stop_text
@@ -179,24 +181,39 @@ class ServedRun:
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         if gen.do_sample and gen.seed is not None:
             torch.manual_seed(int(gen.seed))
+        # Set when the client stops reading (it disconnected): generation ends at the next token
+        # rather than holding the model for the rest of an answer nobody reads.
+        abandoned = threading.Event()
+
+        class Abandoned(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return abandoned.is_set()
 
         def run():
             with self.lock, torch.no_grad():
                 self.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                    generation_config=config, streamer=streamer, **extra)
+                                    generation_config=config, streamer=streamer,
+                                    stopping_criteria=StoppingCriteriaList([Abandoned()]), **extra)
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
-        raw, sent = "", ""
-        for piece in streamer:
-            raw += piece
-            text = raw.lstrip()  # as the whole answer is stripped
-            for stop in stops:
-                text = text.split(stop, 1)[0]
-            if len(text) > len(sent):
-                yield text[len(sent):]
-                sent = text
-        worker.join()
+        raw, sent, finished = "", "", False
+        try:
+            for piece in streamer:
+                raw += piece
+                text = raw.lstrip()  # as the whole answer is stripped
+                for stop in stops:
+                    text = text.split(stop, 1)[0]
+                if len(text) > len(sent):
+                    yield text[len(sent):]
+                    sent = text
+            finished = True
+        finally:
+            if not finished:  # the client went away: stop, and read what the worker still puts
+                abandoned.set()
+                for _ in streamer:
+                    pass
+            worker.join()
 
 
 def tool_calls_of(text: str) -> list[dict] | None:
@@ -254,8 +271,8 @@ def build_app(served: ServedRun, name: str, on_request=None):
         try:
             if body.get("stream") and not served.classifier:
                 served.example(body)  # bad messages: a 400 before the stream starts
-                return StreamingResponse(_events(served, body, name, completion_id, wants_tools),
-                                         media_type="text/event-stream")
+                return StreamingResponse(_until_disconnected(_events(served, body, name, completion_id, wants_tools),
+                                                             request), media_type="text/event-stream")
             import anyio
 
             text, prompt_tokens, answer_tokens, cut = await anyio.to_thread.run_sync(served.answer, body)
@@ -285,6 +302,23 @@ def _one_event(name: str, completion_id: str, text: str):
     yield _chunk(name, completion_id, {"role": "assistant", "content": text})
     yield _chunk(name, completion_id, {}, "stop")
     yield "data: [DONE]\n\n"
+
+
+async def _until_disconnected(events, request):
+    """The server-sent ``events`` (a generator that generates as it goes) for as long as the client
+    is connected; once it goes away (or the answer ends) the generator is closed, which stops the
+    generation instead of holding the model for an answer nobody reads."""
+    import anyio
+
+    try:
+        while True:
+            chunk = await anyio.to_thread.run_sync(next, events, None)
+            if chunk is None or await request.is_disconnected():
+                break
+            yield chunk
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(events.close)
 
 
 def _events(served: ServedRun, body: dict, name: str, completion_id: str, wants_tools: bool):
