@@ -355,7 +355,8 @@ def serve(run_dir, merged=None, host="127.0.0.1", port=8000, name=None, idle_exi
     name = name or Path(run_dir).resolve().name
     last = [time.monotonic()]
     app = build_app(served, name, on_request=lambda: last.__setitem__(0, time.monotonic()))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    # A stop (Ctrl-C, idle_exit) waits at most 5 s for answers in flight, then closes them.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5))
     kind = "classifier (/v1/classify, /v1/chat/completions)" if served.classifier else "/v1/chat/completions"
 
     def watch():

@@ -86,4 +86,8 @@ def test_the_openai_client_gets_tool_calls_from_the_server(toolcall_run):
         assert f"0 of {EVAL_ROWS} answers differ: ok" in checked.stdout, (checked.stdout[-2000:], time.monotonic() - started)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            server.kill()
+            server.wait()

@@ -170,7 +170,11 @@ class Server:
 
     def stop(self):
         self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture(scope="module")
