@@ -239,7 +239,10 @@ def write_check(folder, checks: list[Check]) -> list[dict]:
     except ValueError:
         earlier = []
     names = {c.artifact for c in checks}
-    recorded = [c for c in earlier if c.get("artifact") not in names] + [c.as_dict() for c in checks]
+    fields = set(checks[0].as_dict()) if checks else set()
+    # Earlier checks of other artifacts stay; one written by an older plugtune (other fields) goes.
+    recorded = [c for c in earlier if isinstance(c, dict) and c.get("artifact") not in names and fields <= set(c)]
+    recorded += [c.as_dict() for c in checks]
     write_json_atomic(path, {"checks": recorded})
     return recorded
 

@@ -39,3 +39,16 @@ def test_a_failure_is_one_line_naming_the_artifact_and_the_first_differing_row()
     assert "\n" not in line and line.startswith("export check failed for RUN/q8_0: char_f1 0.9000 on the adapter")
     assert "first differing row test.json:1: adapter 'a', artifact 'b'" in line
     assert "| `RUN/q8_0` |" in report_section([failed.as_dict()]) and "failed" in report_section([failed.as_dict()])
+
+
+def test_recorded_checks_keep_other_artifacts_and_drop_unreadable_ones(tmp_path):
+    import json
+
+    from core.export_check import CHECK_FILE, write_check
+
+    old_layout = {"artifact": "RUN/gguf/model-q4_0.gguf", "format": "q4_0", "passed": True}  # fields missing
+    (tmp_path / CHECK_FILE).write_text(json.dumps({"checks": [old_layout]}))
+    write_check(tmp_path, [check("q8_0", 0.5, 0.5, 0)])
+    recorded = write_check(tmp_path, [check("f16", 0.5, 0.5, 0), check("q8_0", 0.5, 0.4, 3)])
+    assert [(c["format"], c["passed"]) for c in recorded] == [("f16", True), ("q8_0", False)]
+    assert "| `RUN/f16` |" in report_section(recorded)
