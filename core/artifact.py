@@ -212,6 +212,8 @@ def inference_spec(ctx, stop_ids: list[int], chat_template: str | None) -> dict:
 
     cfg = ctx.cfg
     spec = {"task": cfg.task.name, "model": cfg.model.name, "system_prompt": run_system_prompt(cfg)}
+    if cfg.model.get("path"):  # a local folder under a preset's name: say which
+        spec["model_path"] = str(cfg.model.path)
     if is_classification(cfg):
         before, after = input_frame(cfg)
         spec.update(kind="classification", labels=list(ctx.labels), input_format=cfg.task.get("input_format") or "{text}",

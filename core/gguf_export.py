@@ -46,9 +46,13 @@ KNOWN_SPLIT_PATTERNS = {
 
 def check_quantization(value: str) -> str:
     """``value`` lower-cased when it is a quantization plugtune makes, else one line listing them."""
+    import difflib
+
     name = str(value).lower()
     if name not in QUANTIZATIONS:
-        raise PlugtuneError(f"quantization={value}: unknown; choose one of {', '.join(QUANTIZATIONS)}")
+        close = difflib.get_close_matches(name, QUANTIZATIONS, n=1, cutoff=0.7)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise PlugtuneError(f"quantization={value}: unknown{hint}; choose one of {', '.join(QUANTIZATIONS)}")
     return name
 
 

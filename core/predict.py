@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{summary['rows']} predictions written to {out}")
     if summary["metrics"]:
         main_name = summary["main_metric"]
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in summary["metrics"].items() if isinstance(v, (int, float)))
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in summary["metrics"].items()
+                          if isinstance(v, (int, float)) and k != main_name)
         print(f"scored {summary['scored']} rows with references: {main_name} {summary['metrics'].get(main_name, float('nan')):.4f} ({shown})")
     else:
         print("no row has a reference answer: nothing scored")

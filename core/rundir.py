@@ -60,6 +60,10 @@ def save_dir_atomic(path: Path, save: Callable[[Path], None]) -> None:
     try:
         os.chmod(tmp, 0o777 & ~current_umask())
         save(tmp)
+        # Some writers (safetensors) create their files 0600 whatever the umask: files follow it too.
+        for file in tmp.rglob("*"):
+            if file.is_file():
+                os.chmod(file, 0o666 & ~current_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

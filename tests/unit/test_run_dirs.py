@@ -176,3 +176,17 @@ def test_the_leaderboard_callback_exits_1_when_a_job_failed(tmp_path, capsys):
     assert exited.value.code == 1
     assert (tmp_path / "leaderboard.md").is_file()
     assert "1 of 2 jobs failed" in capsys.readouterr().err
+
+
+def test_files_written_into_an_atomic_folder_follow_the_umask(tmp_path):
+    import os
+
+    from core.rundir import current_umask, save_dir_atomic
+
+    def write(folder):
+        # as safetensors writes a model: a private file, whatever the umask
+        fd = os.open(folder / "model.safetensors", os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+    save_dir_atomic(tmp_path / "merged", write)
+    assert (tmp_path / "merged" / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~current_umask()

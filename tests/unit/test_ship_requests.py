@@ -75,3 +75,8 @@ def test_the_pre_tokenizer_is_named_from_the_split_pattern(tmp_path):
     data["pre_tokenizer"] = {"type": "Whitespace"}
     (tmp_path / "tokenizer.json").write_text(json.dumps(data))
     assert pre_tokenizer_name(tmp_path) == "-"  # unknown: the converter's own refusal stands
+
+
+def test_a_near_miss_quantization_is_named():
+    with pytest.raises(PlugtuneError, match=r"quantization=q4_km: unknown \(did you mean q4_k_m\?\)"):
+        check_request(GENERATION, "gguf", "q4_km")
