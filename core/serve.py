@@ -270,7 +270,8 @@ def build_app(served: ServedRun, name: str, on_request=None):
         wants_tools = served.tool_calls and bool(body.get("tools"))
         try:
             if body.get("stream") and not served.classifier:
-                served.example(body)  # bad messages: a 400 before the stream starts
+                served.example(body)  # bad messages or settings: a 400 before the stream starts
+                served.decoding(body)
                 return StreamingResponse(_until_disconnected(_events(served, body, name, completion_id, wants_tools),
                                                              request), media_type="text/event-stream")
             import anyio
@@ -278,6 +279,8 @@ def build_app(served: ServedRun, name: str, on_request=None):
             text, prompt_tokens, answer_tokens, cut = await anyio.to_thread.run_sync(served.answer, body)
         except PlugtuneError as exc:
             return error(str(exc))
+        except (TypeError, ValueError) as exc:  # a setting that is not a number (temperature: "hot")
+            return error(f"bad request setting: {exc}")
         message, finish = {"role": "assistant", "content": text}, "length" if cut else "stop"
         calls = tool_calls_of(text) if wants_tools else None
         if calls:

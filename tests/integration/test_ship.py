@@ -205,6 +205,9 @@ def test_the_server_refuses_bad_requests_and_a_taken_port(chat_run, served_chat)
 
     with pytest.raises(openai.BadRequestError, match="messages"):
         served_chat.client().chat.completions.create(model="x", messages=[])
+    with pytest.raises(openai.BadRequestError, match="bad request setting"):
+        served_chat.client().chat.completions.create(model="x", messages=[{"role": "user", "content": "x"}],
+                                                     extra_body={"temperature": "hot"})
     taken = run_cli("core.serve", f"run_dir={chat_run}", f"port={served_chat.port}")
     assert taken.returncode == 2 and f"port={served_chat.port}: cannot listen" in taken.stderr
     not_a_run = run_cli("core.serve", f"run_dir={chat_run.parent}")
