@@ -12,6 +12,8 @@ import pytest
 
 from core.testing import REPO, run_cli
 
+pytestmark = pytest.mark.slow
+
 EVAL_ROWS = 24
 
 

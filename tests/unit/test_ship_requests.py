@@ -8,7 +8,6 @@ from omegaconf import OmegaConf
 
 from core.errors import PlugtuneError
 from core.export import check_request
-from core.gguf_export import KNOWN_SPLIT_PATTERNS, pre_tokenizer_name
 from core.serve import check_port_free, require_server_packages
 
 GENERATION = OmegaConf.create({"task": {"head": "causal_lm"}})
@@ -57,24 +56,6 @@ def test_a_taken_port_is_one_line():
         port = taken.getsockname()[1]
         with pytest.raises(PlugtuneError, match=f"port={port}: cannot listen on 127.0.0.1:{port}"):
             check_port_free("127.0.0.1", port)
-
-
-def test_the_pre_tokenizer_is_named_from_the_split_pattern(tmp_path):
-    import json
-
-    from core.testing import embedded_tokenizer
-
-    embedded_tokenizer().save_pretrained(tmp_path)
-    assert pre_tokenizer_name(tmp_path) == "gpt-2"  # the embedded SmolLM2 tokenizer: byte-level, GPT-2's pattern
-    data = json.loads((tmp_path / "tokenizer.json").read_text())
-    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
-        {"type": "Split", "pattern": {"Regex": next(iter(KNOWN_SPLIT_PATTERNS))}, "behavior": "Isolated", "invert": False},
-        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
-    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
-    assert pre_tokenizer_name(tmp_path) == "qwen2"  # a Qwen2 tokenizer's pattern
-    data["pre_tokenizer"] = {"type": "Whitespace"}
-    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
-    assert pre_tokenizer_name(tmp_path) == "-"  # unknown: the converter's own refusal stands
 
 
 def test_a_near_miss_quantization_is_named():

@@ -1,11 +1,11 @@
 """What an export carries for inference (core.artifact) and the Ollama template (core.gguf_export)
-lay inputs out exactly as plugtune's own templates do."""
+lay inputs out exactly as plugtune's own templates do; the converter is told the right pre-tokenizer."""
 
 import pytest
 from omegaconf import OmegaConf
 
 from core.artifact import frame_tokenizer, input_frame, turn_layout_template, with_default_system
-from core.gguf_export import adds_bos, fill_ollama_template, ollama_template
+from core.gguf_export import KNOWN_SPLIT_PATTERNS, adds_bos, fill_ollama_template, ollama_template, pre_tokenizer_name
 from core.testing import embedded_tokenizer
 from core.types import Example
 from plugins.chat_template import ChatTemplate
@@ -90,3 +90,21 @@ def test_the_ollama_template_lays_out_an_exchange_as_the_training_template(token
         expected = render_jinja(tokenizer, template, answered, False)
         filled = fill_ollama_template(go, system, "小米 蓝牙耳机", "蓝牙耳机")
         assert bos + filled == expected
+
+
+def test_the_pre_tokenizer_is_named_from_the_split_pattern(tmp_path):
+    import json
+
+    from core.testing import embedded_tokenizer
+
+    embedded_tokenizer().save_pretrained(tmp_path)
+    assert pre_tokenizer_name(tmp_path) == "gpt-2"  # the embedded SmolLM2 tokenizer: byte-level, GPT-2's pattern
+    data = json.loads((tmp_path / "tokenizer.json").read_text())
+    data["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": next(iter(KNOWN_SPLIT_PATTERNS))}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
+    assert pre_tokenizer_name(tmp_path) == "qwen2"  # a Qwen2 tokenizer's pattern
+    data["pre_tokenizer"] = {"type": "Whitespace"}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
+    assert pre_tokenizer_name(tmp_path) == "-"  # unknown: the converter's own refusal stands
