@@ -33,16 +33,9 @@ USAGE = ("python -m core.predict run_dir=RUN input=FILE [output=FILE.jsonl] [for
 
 def load_model(ctx, head, merged: str | None):
     """The run's fine-tuned model: base + adapter, or the merged folder ``merged``."""
-    from core.runs import load_with_adapter
+    from core.runs import load_exported, load_with_adapter
 
-    if not merged:
-        return load_with_adapter(ctx, head)
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
-
-    if not (Path(merged) / "config.json").is_file():
-        raise PlugtuneError(f"merged={merged}: not a model folder; write one with python -m core.export run_dir=RUN")
-    loader = AutoModelForSequenceClassification if ctx.cfg.task.head == "seq_cls" else AutoModelForCausalLM
-    return loader.from_pretrained(merged).eval()
+    return load_exported(ctx.cfg, merged) if merged else load_with_adapter(ctx, head)
 
 
 def predict(run_dir, input_path, output=None, format_name=None, merged=None, batch_size=None,

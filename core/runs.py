@@ -94,6 +94,17 @@ def load_with_adapter(ctx: RunContext, head, adapter=None):
     return to_local_device(PeftModel.from_pretrained(base, str(adapter)), ctx.cfg.model).eval()
 
 
+def load_exported(cfg, folder):
+    """A folder written by ``core.export`` (merged weights), loaded with the class the run's
+    head needs; a folder that is not a model is one line."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    if not (Path(folder) / "config.json").is_file():
+        raise PlugtuneError(f"merged={folder}: not a model folder; write one with python -m core.export run_dir=RUN")
+    loader = AutoModelForSequenceClassification if cfg.task.head == "seq_cls" else AutoModelForCausalLM
+    return loader.from_pretrained(str(folder)).eval()
+
+
 def exit_on_error(main):
     """Run ``main()``; a PlugtuneError is one line on stderr and exit status 2."""
     try:

@@ -67,7 +67,7 @@ class ServedRun:
         import os
 
         from core.generation import settings as generation_settings
-        from core.runs import load_run, load_with_adapter
+        from core.runs import load_exported, load_run, load_with_adapter
 
         os.environ.setdefault("PLUGTUNE_PROGRESS", "0")  # one request at a time needs no bar
         self.ctx, self.head = load_run(run_dir)
@@ -75,19 +75,12 @@ class ServedRun:
         self.classifier = self.cfg.task.head == "seq_cls"
         # The adapter merged into the weights in memory: the same answers (the export check finds
         # none changed), at the speed of a plain model, with no extra matrix products per layer.
-        self.model = self._load_merged(merged) if merged else load_with_adapter(self.ctx, self.head).merge_and_unload()
+        self.model = (load_exported(self.cfg, merged) if merged
+                      else load_with_adapter(self.ctx, self.head).merge_and_unload())
         self.model.eval()
         self.generation = generation_settings(self.cfg)
         self.tool_calls = "tool_call" in list(self.cfg.task.evaluators)
         self.lock = threading.Lock()  # one generation at a time: the model is not re-entrant
-
-    def _load_merged(self, folder: str):
-        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
-
-        if not (Path(folder) / "config.json").is_file():
-            raise PlugtuneError(f"merged={folder}: not a model folder; write one with python -m core.export run_dir=RUN")
-        loader = AutoModelForSequenceClassification if self.classifier else AutoModelForCausalLM
-        return loader.from_pretrained(folder)
 
     # -- requests -------------------------------------------------------------------------------
 
