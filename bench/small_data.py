@@ -1,5 +1,7 @@
-"""Small data with the defaults: each case trained with its epochs as set (``train.min_steps=0``)
-and with the default floor of optimizer steps (``train.min_steps``), side by side.
+"""Small data with the defaults: each case trained as set (its epochs, ``train.min_steps=0``; its
+rows only, ``data.vary_arguments_until=0``) and with the defaults (the floor of optimizer steps,
+``train.min_steps``; tool-call rows copied with new argument values, ``data.vary_arguments_until``),
+side by side.
 
 Cases (the files of tests/e2e/data/):
 - facts: 12 alpaca rows of a company's facts, train file = eval file, ``task=qa``; recall is
@@ -31,7 +33,7 @@ CASES = {
     "office_tools": ["task=toolcall", f"data.train_path={OFFICE / 'train.json'}", f"data.eval_path={OFFICE / 'test.json'}",
                      f"data.tools_file={OFFICE / 'tools.json'}"],
 }
-VARIANTS = {"epochs-as-set": ["train.min_steps=0"], "default": []}
+VARIANTS = {"as-set": ["train.min_steps=0", "data.vary_arguments_until=0"], "default": []}
 
 
 def recall(run_dir: Path) -> int | None:
@@ -84,7 +86,7 @@ def main() -> None:
                            ("train_seconds", "training s", ".1f"), ("wall_seconds", "whole run s", ".1f"),
                            ("baseline_metric", "base main metric", ".4f"), ("main_metric", "fine-tuned main metric", ".4f"),
                            ("recalled", "facts recalled of 12", "d")],
-                    reference="epochs-as-set")
+                    reference="as-set")
 
 
 if __name__ == "__main__":

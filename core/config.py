@@ -99,6 +99,11 @@ class DataConfig:
     on_error: OnError = OnError.error  # a bad row: error (stop with file:line) or skip (count and list it)
     # Tool-call data: a JSON list of OpenAI tool schemas; rows' tool names are checked against it.
     tools_file: Optional[str] = None
+    # Tool-call data with fewer training rows than this gets copies of its rows whose argument
+    # values (those copied from the request) are replaced by new strings, up to about this many
+    # rows, so a small model learns to copy values instead of recalling training ones
+    # (core/argument_variants.py). 0: off.
+    vary_arguments_until: int = 0
 
 
 @dataclass

@@ -24,6 +24,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core import argument_variants
 from core.errors import PlugtuneError
 from core.types import Example, ReadResult, SkippedRow
 
@@ -47,6 +48,8 @@ class LoadedData:
     without_answer: dict[str, list[str]] = field(default_factory=dict)
     # one dict per training file: path, format, rows_read, weight, rows_used (+ what was left out)
     train_files: list[dict] = field(default_factory=list)
+    # what data.vary_arguments_until added (core.argument_variants); None when it added nothing
+    argument_variants: dict | None = None
 
     def eval_labels_not_in_train(self) -> dict[str, int]:
         """Eval labels (and their row counts) that no training row has: the model cannot learn them."""
@@ -87,6 +90,7 @@ class LoadedData:
             },
             "train_label_counts": dict(Counter(ex.label for ex in self.train if ex.label)),
             **({"val_rows": len(self.val), "validation": self.validation} if self.val else {}),
+            **({"argument_variants": self.argument_variants} if self.argument_variants else {}),
             "eval_labels_not_in_train": self.eval_labels_not_in_train(),
         }
 
@@ -380,6 +384,10 @@ def load_data(cfg, data_format) -> LoadedData:
             "no training rows: every file's weight is 0 (or its sample rounds to 0 rows); raise a weight in data.mix "
             "or data.train_path"
         )
+    data.train, data.argument_variants = argument_variants.vary(
+        data.train, int(cfg.data.get("vary_arguments_until") or 0), int(cfg.seed))
+    if data.argument_variants:
+        log.info(argument_variants.describe(data.argument_variants))
 
     unseen = data.eval_labels_not_in_train()
     if unseen:

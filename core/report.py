@@ -90,6 +90,10 @@ def render_report(
         "## Data",
         f"- train rows: {data['train_rows']}, eval rows: {data['eval_rows']}",
     ]
+    if data.get("argument_variants"):
+        varied = data["argument_variants"]
+        lines.append(f"- of those, {varied['rows_added']} are copies of the {varied['rows']} rows with new argument values "
+                     f"({varied['copies_per_row']} per row, data.vary_arguments_until={varied['until']})")
     if data.get("train_label_counts"):
         counts = ", ".join(f"{k} {v}" for k, v in sorted(data["train_label_counts"].items()))
         lines.append(f"- train labels: {counts}")

@@ -94,6 +94,8 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("train.scheduler", _one_of(SCHEDULERS), f"must be one of {', '.join(SCHEDULERS)}"),
     ("data.max_train_rows", _optional_count, "must be null (all rows) or an integer >= 1"),
     ("data.max_eval_rows", _optional_count, "must be null (all rows) or an integer >= 1"),
+    ("data.vary_arguments_until", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+     "must be 0 (off) or an integer >= 1 (the rows small tool-call data is grown to)"),
     ("peft.r", _count, "must be an integer >= 1 (the LoRA rank)"),
     ("peft.alpha", _positive, "must be > 0"),
     ("peft.dropout", lambda v: _number(v) and 0 <= v < 1, "must be 0 <= dropout < 1"),

@@ -1,0 +1,220 @@
+"""Tool-call training rows copied with new argument values (``data.vary_arguments_until``).
+
+A tool call copies most of its argument values from the request: a name, a date, a room, as the
+user said them. Trained on a hundred rows, a small model learns the values it saw instead of the
+copying: ``下下周二`` comes back as the training value ``下周二``, ``大后天`` as ``后天``. Copies of
+each row with its copied values replaced by strings it has never seen (in the request and in the
+call alike) leave copying as the only way to fit them.
+
+Which rows: an example whose final assistant turn is a tool call (the tool-call tutorial's
+``{"tool_name", "parameters"}`` as JSON text, a list of them, or OpenAI ``tool_calls``) and whose
+user text contains at least one string argument value verbatim. Values not found in the user
+text are kept as they are.
+
+The new values are made from the training values of the same tool argument, so they keep its
+kind of characters (names stay names-like, dates date-like) and never repeat a training value:
+
+- a splice: the start of one value and the end of another (``明天`` + ``下周三`` → ``明周三``);
+- one value with a character of that argument added at the start or the end (``后天`` → ``大后天``);
+- a string of that argument's characters, as long as its values.
+
+How many copies: small data is grown to at least ``data.vary_arguments_until`` rows (each row
+gets ``ceil(until / rows) - 1`` copies, at most ``MAX_COPIES``); data that already has that many
+rows is left as it is, and ``0`` turns it off. Seeded by ``seed``: the same run makes the same
+copies.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import random
+from collections import defaultdict
+from typing import Any
+
+from core.types import Example
+
+log = logging.getLogger(__name__)
+
+MAX_COPIES = 4  # beyond this the copies outnumber the user's rows too far
+ARGUMENT_KEYS = ("parameters", "arguments")
+
+
+def vary(examples: list[Example], until: int, seed: int) -> tuple[list[Example], dict[str, Any] | None]:
+    """``examples`` followed by their copies with new argument values, and what was done (None
+    when nothing was: off, enough rows, or no row copies a value from its request)."""
+    if until <= 0 or len(examples) >= until:
+        return examples, None
+    calls = [(example, _calls(example)) for example in examples]
+    copyable = [(example, found) for example, found in calls if found and _copied_values(example, found)]
+    if not copyable:
+        return examples, None
+    copies = min(MAX_COPIES, math.ceil(until / len(examples)) - 1)
+    pools = _pools(copyable)
+    rng = random.Random(f"{seed}/vary_arguments")
+    made = []
+    for _ in range(copies):
+        for example, found in copyable:
+            variant = _variant(example, found, pools, rng)
+            if variant is not None:
+                made.append(variant)
+    summary = {"rows": len(examples), "rows_with_copied_values": len(copyable), "copies_per_row": copies,
+               "rows_added": len(made), "until": until}
+    return examples + made, summary
+
+
+def describe(summary: dict[str, Any]) -> str:
+    """One log line for what ``vary`` did."""
+    return (f"data.vary_arguments_until={summary['until']}: {summary['rows']} training rows, "
+            f"{summary['rows_with_copied_values']} of them with argument values copied from the request; added "
+            f"{summary['rows_added']} copies ({summary['copies_per_row']} per row) with those values replaced by "
+            f"new strings, so the model learns to copy values rather than recall them "
+            f"(data.vary_arguments_until=0: off)")
+
+
+# --- finding the calls ----------------------------------------------------------------------------
+
+
+def _user_text(example: Example) -> str:
+    """The request the final answer answers: the last user turn."""
+    for message in reversed(example.messages[:-1]):
+        if message["role"] == "user":
+            return str(message.get("content") or "")
+    return ""
+
+
+def _calls(example: Example) -> list[tuple[str, dict]] | None:
+    """(tool name, arguments object) of each call in the final assistant turn, or None when that
+    turn is not a tool call. The arguments objects are the parsed answer's own, to edit in a copy."""
+    if not example.messages or example.messages[-1]["role"] != "assistant":
+        return None
+    answer = example.messages[-1]
+    if answer.get("tool_calls"):
+        found = []
+        for call in answer["tool_calls"]:
+            function = call.get("function") if isinstance(call, dict) else None
+            arguments = function.get("arguments") if isinstance(function, dict) else None
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments)
+                except ValueError:
+                    return None
+            if not isinstance(arguments, dict):
+                return None
+            found.append((str(function.get("name")), arguments))
+        return found
+    try:
+        parsed = json.loads(answer.get("content") or "")
+    except ValueError:
+        return None
+    if json.dumps(parsed, ensure_ascii=False, separators=(",", ":")) != answer["content"]:
+        return None  # JSON laid out otherwise: a copy written compactly would train another layout
+    items = parsed if isinstance(parsed, list) else [parsed]
+    found = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("tool_name"), str):
+            return None
+        arguments = item.get("parameters")
+        if isinstance(arguments, dict):
+            found.append((item["tool_name"], arguments))
+    return found
+
+
+def _copied_values(example: Example, calls: list[tuple[str, dict]]) -> list[tuple[str, str, str]]:
+    """(tool, argument, value) of each string argument value that occurs in the user text."""
+    text = _user_text(example)
+    return [(tool, key, value) for tool, arguments in calls for key, value in arguments.items()
+            if isinstance(value, str) and value and value in text]
+
+
+def _pools(copyable: list[tuple[Example, list]]) -> dict[tuple[str, str], list[str]]:
+    pools: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for example, found in copyable:
+        for tool, key, value in _copied_values(example, found):
+            pools[(tool, key)].add(value)
+    return {key: sorted(values) for key, values in pools.items()}
+
+
+# --- making new values ----------------------------------------------------------------------------
+
+
+def new_value(values: list[str], rng: random.Random) -> str:
+    """A string that is not one of ``values``, made from them (see the module docstring)."""
+    characters = sorted({character for value in values for character in value})
+    shortest, longest = min(map(len, values)), max(map(len, values))
+    made = values[0]
+    for _ in range(50):
+        first, second = rng.choice(values), rng.choice(values)
+        kind = rng.random()
+        if kind < 0.4 and len(first) > 1 and len(second) > 1:
+            made = first[: rng.randint(1, len(first) - 1)] + second[rng.randint(1, len(second) - 1):]
+        elif kind < 0.7:
+            added = rng.choice(characters)
+            made = added + first if rng.random() < 0.5 else first + added
+        else:
+            made = "".join(rng.choice(characters) for _ in range(rng.randint(shortest, longest + 1)))
+        if made not in values:
+            return made
+    return made
+
+
+def _replace_all(text: str, replacements: dict[str, str]) -> str:
+    """``text`` with each key replaced by its value at once, longest keys first, so a value inside
+    another (``明天`` in ``明天下午三点``) is not replaced inside the longer one."""
+    marks = {}
+    for number, old in enumerate(sorted(replacements, key=len, reverse=True)):
+        mark = f"\x00{number}\x00"
+        text = text.replace(old, mark)
+        marks[mark] = replacements[old]
+    for mark, new in marks.items():
+        text = text.replace(mark, new)
+    return text
+
+
+def _variant(example: Example, calls: list[tuple[str, dict]], pools, rng: random.Random) -> Example | None:
+    """A copy of ``example`` with its copied argument values replaced, or None when a replaced
+    value no longer occurs in the new request (it was only inside a longer value)."""
+    replacements: dict[str, str] = {}
+    for tool, key, value in _copied_values(example, calls):
+        if value not in replacements:
+            replacements[value] = new_value(pools[(tool, key)], rng)
+    text = _replace_all(_user_text(example), replacements)
+    if any(new not in text for new in replacements.values()):
+        return None
+    variant = copy.deepcopy(example)
+    variant.source = f"{example.source} (new argument values)"
+    for message in variant.messages[:-1]:
+        if message["role"] == "user" and isinstance(message.get("content"), str):
+            message["content"] = _replace_all(message["content"], replacements)
+    for name in ("instruction", "input"):
+        if name in variant.fields:
+            variant.fields[name] = _replace_all(variant.fields[name], replacements)
+    answer = variant.messages[-1]
+    if answer.get("tool_calls"):
+        for call in answer["tool_calls"]:
+            function = call["function"]
+            as_text = isinstance(function.get("arguments"), str)
+            arguments = json.loads(function["arguments"]) if as_text else function["arguments"]
+            _replace_values(arguments, replacements)
+            function["arguments"] = json.dumps(arguments, ensure_ascii=False) if as_text else arguments
+    else:
+        answer["content"] = _compact(json.loads(answer["content"]), replacements)
+        if "output" in variant.fields:
+            variant.fields["output"] = answer["content"]
+    return variant
+
+
+def _replace_values(arguments: dict, replacements: dict[str, str]) -> None:
+    for key, value in arguments.items():
+        if isinstance(value, str) and value in replacements:
+            arguments[key] = replacements[value]
+
+
+def _compact(parsed: Any, replacements: dict[str, str]) -> str:
+    """The tutorial-layout answer with new values, written as the toolcall format writes it."""
+    for item in parsed if isinstance(parsed, list) else [parsed]:
+        if isinstance(item.get("parameters"), dict):
+            _replace_values(item["parameters"], replacements)
+    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,150 @@
+"""Tool-call rows copied with new argument values (data.vary_arguments_until,
+core/argument_variants.py): which rows, what changes in the request and in the call, how many
+copies, and that the defaults grow the office tool-call set but not the shipped one. No model."""
+
+import json
+import logging
+import random
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from core.argument_variants import new_value, vary
+from core.data import load_data
+from core.registry import get_registry
+from core.report import render_report
+from core.shipped_data import resolve_data_paths
+from core.testing import compose_config
+from core.types import Example
+
+OFFICE = Path(__file__).resolve().parents[1] / "e2e" / "data" / "office_tools"
+
+
+def tutorial_row(text: str, tool: str, **arguments) -> Example:
+    answer = json.dumps({"tool_name": tool, "parameters": arguments}, ensure_ascii=False, separators=(",", ":"))
+    return Example(messages=[{"role": "user", "content": text}, {"role": "assistant", "content": answer}],
+                   source=f"train.json:{len(text)}", fields={"instruction": text, "input": "", "output": answer})
+
+
+def openai_row(text: str, tool: str, **arguments) -> Example:
+    call = {"type": "function", "function": {"name": tool, "arguments": json.dumps(arguments, ensure_ascii=False)}}
+    return Example(messages=[{"role": "user", "content": text},
+                             {"role": "assistant", "content": "", "tool_calls": [call]}], source="chat.jsonl:1")
+
+
+def call_of(example: Example) -> tuple[str, dict]:
+    answer = example.messages[-1]
+    if answer.get("tool_calls"):
+        function = answer["tool_calls"][0]["function"]
+        return function["name"], json.loads(function["arguments"])
+    parsed = json.loads(answer["content"])
+    return parsed["tool_name"], parsed["parameters"]
+
+
+ROWS = [
+    tutorial_row("帮我订明天下午三点的天山厅", "BOOK_ROOM", room="天山厅", date="明天", time="下午三点"),
+    tutorial_row("后天上午十点要用3号会议室", "BOOK_ROOM", room="3号会议室", date="后天", time="上午十点"),
+    tutorial_row("给李娜打电话", "CALL_CONTACT", name="李娜"),
+    tutorial_row("给郑浩打个电话", "CALL_CONTACT", name="郑浩"),
+]
+
+
+def test_copies_replace_each_copied_value_in_the_request_and_the_call_alike():
+    grown, summary = vary(ROWS, until=12, seed=0)
+    assert grown[: len(ROWS)] == ROWS
+    assert summary == {"rows": 4, "rows_with_copied_values": 4, "copies_per_row": 2, "rows_added": 8, "until": 12}
+    assert len(grown) == 12
+    training_values = {value for row in ROWS for value in call_of(row)[1].values()}
+    for copy in grown[len(ROWS):]:
+        tool, arguments = call_of(copy)
+        request = copy.messages[0]["content"]
+        assert copy.fields["instruction"] == request and copy.fields["output"] == copy.messages[-1]["content"]
+        assert all(value in request for value in arguments.values()), (request, arguments)
+        assert not set(arguments.values()) & training_values, arguments  # every value is new
+        assert copy.source.endswith("(new argument values)")
+    original, copy = ROWS[2], grown[len(ROWS) + 2]
+    assert copy.messages[0]["content"].startswith("给") and copy.messages[0]["content"].endswith("打电话")
+    assert call_of(copy)[0] == call_of(original)[0] == "CALL_CONTACT"
+
+
+def test_new_values_are_made_from_the_same_arguments_characters_and_never_repeat_one():
+    values = ["明天", "后天", "下周三", "这周六"]
+    rng = random.Random(1)
+    made = [new_value(values, rng) for _ in range(200)]
+    assert not set(made) & set(values)
+    assert all(set(value) <= set("".join(values)) for value in made)
+    assert len(set(made)) > 50
+
+
+def test_a_value_inside_a_longer_value_is_replaced_only_where_it_stands_alone():
+    row = tutorial_row("明天下午三点去首都机场，明天就出发", "BOOK_TAXI", destination="首都机场", time="明天下午三点",
+                       date="明天")
+    other = tutorial_row("后天晚上七点去北京南站，后天就出发", "BOOK_TAXI", destination="北京南站", time="后天晚上七点",
+                         date="后天")
+    grown, _ = vary([row, other], until=6, seed=3)
+    assert len(grown) == 6
+    for copy in grown[2:]:
+        _, arguments = call_of(copy)
+        request = copy.messages[0]["content"]
+        assert all(value in request for value in arguments.values())
+        assert arguments["date"] not in ("明天", "后天") and arguments["time"] not in ("明天下午三点", "后天晚上七点")
+
+
+def test_openai_tool_calls_keep_their_arguments_as_text():
+    rows = [openai_row("给李娜打电话", "CALL_CONTACT", name="李娜"), openai_row("给郑浩打个电话", "CALL_CONTACT", name="郑浩")]
+    grown, summary = vary(rows, until=4, seed=0)
+    assert summary["rows_added"] == 2
+    for copy in grown[2:]:
+        arguments = copy.messages[-1]["tool_calls"][0]["function"]["arguments"]
+        assert isinstance(arguments, str)
+        name = json.loads(arguments)["name"]
+        assert name not in ("李娜", "郑浩") and name in copy.messages[0]["content"]
+    assert json.loads(rows[0].messages[-1]["tool_calls"][0]["function"]["arguments"]) == {"name": "李娜"}  # untouched
+
+
+def test_rows_it_cannot_vary_are_left_alone():
+    plain = Example(messages=[{"role": "user", "content": "你好"}, {"role": "assistant", "content": "你好！"}])
+    not_copied = tutorial_row("打给我老板", "CALL_CONTACT", name="王建国")  # the value is not in the request
+    spaced = Example(messages=[{"role": "user", "content": "给李娜打电话"},
+                               {"role": "assistant", "content": '{"tool_name": "CALL_CONTACT", "parameters": {"name": "李娜"}}'}])
+    assert vary([plain, not_copied, spaced], until=100, seed=0) == ([plain, not_copied, spaced], None)
+    assert vary(ROWS, until=0, seed=0) == (ROWS, None)  # off
+    assert vary(ROWS, until=4, seed=0) == (ROWS, None)  # enough rows already
+    assert vary(ROWS, until=10_000, seed=0)[1]["copies_per_row"] == 4  # at most MAX_COPIES
+
+
+def test_the_same_seed_makes_the_same_copies():
+    first, _ = vary(ROWS, until=12, seed=7)
+    again, _ = vary(ROWS, until=12, seed=7)
+    other, _ = vary(ROWS, until=12, seed=8)
+    assert [row.messages for row in first] == [row.messages for row in again]
+    assert [row.messages for row in first] != [row.messages for row in other]
+
+
+def load(*overrides: str, config: bool = False):
+    cfg = compose_config(["task=toolcall", *overrides])
+    resolve_data_paths(cfg)
+    data = load_data(cfg, get_registry().get("data_format", cfg.data.format))
+    return (cfg, data) if config else data
+
+
+def test_the_toolcall_defaults_grow_small_data_and_leave_the_shipped_data_as_it_is(caplog):
+    with caplog.at_level(logging.INFO, logger="plugtune"):
+        cfg, office = load(f"data.train_path={OFFICE / 'train.json'}", f"data.eval_path={OFFICE / 'test.json'}",
+                           f"data.tools_file={OFFICE / 'tools.json'}", config=True)
+    assert office.argument_variants["rows"] == 104 and office.argument_variants["copies_per_row"] == 4
+    assert len(office.train) == 104 + office.argument_variants["rows_added"] >= 500
+    added = office.argument_variants["rows_added"]
+    assert any(record.getMessage().startswith(f"data.vary_arguments_until=500: 104 training rows, 104 of them with "
+                                              f"argument values copied from the request; added {added} copies")
+               for record in caplog.records)
+    results = {"task": "toolcall", "model": "tiny", "metrics": {"finetuned": {}},
+               "train": {"seconds": 1.0, "examples": 1, "examples_per_second": 1.0, "tokens_per_second": 1.0},
+               "data": {**office.stats(), "truncated_rows": {}}, "config": OmegaConf.to_container(cfg, resolve=True)}
+    assert (f"- of those, {added} are copies of the 104 rows with new argument values (4 per row, "
+            "data.vary_arguments_until=500)") in render_report(results, {}, {}, [])
+    shipped = load()
+    assert shipped.argument_variants is None and "argument_variants" not in shipped.stats()
+    off = load(f"data.train_path={OFFICE / 'train.json'}", f"data.eval_path={OFFICE / 'test.json'}",
+               "data.vary_arguments_until=0")
+    assert len(off.train) == 104 and off.argument_variants is None
