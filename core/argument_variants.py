@@ -11,12 +11,12 @@ Which rows: an example whose final assistant turn is a tool call (the tool-call 
 user text contains at least one string argument value verbatim. Values not found in the user
 text are kept as they are.
 
-The new values are made from the training values of the same tool argument, so they keep its
-kind of characters (names stay names-like, dates date-like) and never repeat a training value:
-
-- a splice: the start of one value and the end of another (``明天`` + ``下周三`` → ``明周三``);
-- one value with a character of that argument added at the start or the end (``后天`` → ``大后天``);
-- a string of that argument's characters, as long as its values.
+The new values are splices of the training values of the same tool argument: the start of one
+value and the end of another (``明天`` + ``下周三`` → ``明周三``, ``李娜`` + ``郑浩`` → ``李浩``), never a
+training value itself. They keep the argument's kind of text (names stay name-like, dates
+date-like), so where two values stand side by side in a request (``西安大后天``) the copies still
+show where one ends. (Measured against random characters and added characters, which blur that
+boundary: docs/tuning-log.md.)
 
 How many copies: small data is grown to at least ``data.vary_arguments_until`` rows (each row
 gets ``ceil(until / rows) - 1`` copies, at most ``MAX_COPIES``); data that already has that many
@@ -39,7 +39,6 @@ from core.types import Example
 log = logging.getLogger(__name__)
 
 MAX_COPIES = 4  # beyond this the copies outnumber the user's rows too far
-ARGUMENT_KEYS = ("parameters", "arguments")
 
 
 def vary(examples: list[Example], until: int, seed: int) -> tuple[list[Example], dict[str, Any] | None]:
@@ -141,23 +140,16 @@ def _pools(copyable: list[tuple[Example, list]]) -> dict[tuple[str, str], list[s
 
 
 def new_value(values: list[str], rng: random.Random) -> str:
-    """A string that is not one of ``values``, made from them (see the module docstring)."""
-    characters = sorted({character for value in values for character in value})
-    shortest, longest = min(map(len, values)), max(map(len, values))
-    made = values[0]
-    for _ in range(50):
+    """A splice of two of ``values`` that is not one of them (see the module docstring). Values of
+    one character, and pools too small to splice anything new (``明天``, ``后天``), give two values
+    joined whole (``后天明天``)."""
+    for _ in range(20):
         first, second = rng.choice(values), rng.choice(values)
-        kind = rng.random()
-        if kind < 0.4 and len(first) > 1 and len(second) > 1:
+        if len(first) > 1 and len(second) > 1:
             made = first[: rng.randint(1, len(first) - 1)] + second[rng.randint(1, len(second) - 1):]
-        elif kind < 0.7:
-            added = rng.choice(characters)
-            made = added + first if rng.random() < 0.5 else first + added
-        else:
-            made = "".join(rng.choice(characters) for _ in range(rng.randint(shortest, longest + 1)))
-        if made not in values:
-            return made
-    return made
+            if made not in values:
+                return made
+    return rng.choice(values) + rng.choice(values)
 
 
 def _replace_all(text: str, replacements: dict[str, str]) -> str:

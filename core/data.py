@@ -7,7 +7,9 @@ exchange), the classification label filter, rows without an answer left out (cou
 ``data.max_train_rows`` (the file's first N samples, so every file of a mix stays in it and its
 weight keeps its meaning), and the file's weight: the whole part repeats every row (2: each row
 twice), the fractional part adds a sample of that share of the rows, drawn with ``seed`` (0.3: a
-seeded 30 %). The files' rows are then put one after the other (the trainer shuffles).
+seeded 30 %). The files' rows are then put one after the other (the trainer shuffles), and
+small tool-call data gets copies with new argument values (``data.vary_arguments_until``,
+core/argument_variants.py).
 ``LoadedData.stats()["train_files"]`` says per file what was read and used; one log line each.
 
 The eval file (``data.eval_path``) is read with ``data.format`` (or, when it is one of the

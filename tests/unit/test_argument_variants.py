@@ -67,13 +67,17 @@ def test_copies_replace_each_copied_value_in_the_request_and_the_call_alike():
     assert call_of(copy)[0] == call_of(original)[0] == "CALL_CONTACT"
 
 
-def test_new_values_are_made_from_the_same_arguments_characters_and_never_repeat_one():
+def test_new_values_are_splices_of_the_same_arguments_values_and_never_one_of_them():
     values = ["明天", "后天", "下周三", "这周六"]
     rng = random.Random(1)
     made = [new_value(values, rng) for _ in range(200)]
     assert not set(made) & set(values)
-    assert all(set(value) <= set("".join(values)) for value in made)
-    assert len(set(made)) > 50
+    splices = {a[:i] + b[j:] for a in values for b in values for i in range(1, len(a)) for j in range(1, len(b))}
+    assert set(made) <= splices
+    assert len(set(made)) > 15
+    joined = {"张王", "王张", "张张", "王王"}
+    assert new_value(["张", "王"], random.Random(0)) in joined  # one character: joined whole
+    assert new_value(["明天", "后天"], random.Random(0)) in {"明天后天", "后天明天", "明天明天", "后天后天"}  # no new splice
 
 
 def test_a_value_inside_a_longer_value_is_replaced_only_where_it_stands_alone():
