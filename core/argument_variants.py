@@ -39,6 +39,7 @@ from core.types import Example
 log = logging.getLogger(__name__)
 
 MAX_COPIES = 4  # beyond this the copies outnumber the user's rows too far
+ATTEMPTS = 5  # tries at a copy whose request is new (two copies of a row may draw the same values)
 
 
 def vary(examples: list[Example], until: int, seed: int) -> tuple[list[Example], dict[str, Any] | None]:
@@ -54,11 +55,15 @@ def vary(examples: list[Example], until: int, seed: int) -> tuple[list[Example],
     pools = _pools(copyable)
     rng = random.Random(f"{seed}/vary_arguments")
     made = []
+    requests = {_user_text(example) for example in examples}
     for _ in range(copies):
         for example, found in copyable:
-            variant = _variant(example, found, pools, rng)
-            if variant is not None:
-                made.append(variant)
+            for _attempt in range(ATTEMPTS):
+                variant = _variant(example, found, pools, rng)
+                if variant is not None and _user_text(variant) not in requests:
+                    requests.add(_user_text(variant))
+                    made.append(variant)
+                    break
     summary = {"rows": len(examples), "rows_with_copied_values": len(copyable), "copies_per_row": copies,
                "rows_added": len(made), "until": until}
     return examples + made, summary

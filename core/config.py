@@ -102,7 +102,7 @@ class DataConfig:
     # Tool-call data with fewer training rows than this gets copies of its rows whose argument
     # values (those copied from the request) are replaced by new strings, up to about this many
     # rows, so a small model learns to copy values instead of recalling training ones
-    # (core/argument_variants.py). 0: off.
+    # (core/argument_variants.py). 0: off; task=toolcall sets 500.
     vary_arguments_until: int = 0
 
 

@@ -117,6 +117,14 @@ def test_rows_it_cannot_vary_are_left_alone():
     assert vary(ROWS, until=10_000, seed=0)[1]["copies_per_row"] == 4  # at most MAX_COPIES
 
 
+def test_no_two_rows_share_a_request_after_the_copies():
+    rows = [tutorial_row(f"给{name}打电话", "CALL_CONTACT", name=name) for name in ("李娜", "郑浩", "孙丽", "刘洋")]
+    for seed in range(20):  # 4 rows x 4 copies from 12 possible splices: draws repeat without the check
+        grown, _ = vary(rows, until=20, seed=seed)
+        requests = [row.messages[0]["content"] for row in grown]
+        assert len(set(requests)) == len(requests), seed
+
+
 def test_the_same_seed_makes_the_same_copies():
     first, _ = vary(ROWS, until=12, seed=7)
     again, _ = vary(ROWS, until=12, seed=7)
