@@ -42,6 +42,7 @@ BAD = {
     "train.scheduler=cosin": ("train.scheduler=cosin", "cosine_with_restarts"),
     "data.max_train_rows=0": ("data.max_train_rows=0", "null"),
     "data.max_eval_rows=-3": ("data.max_eval_rows=-3", "null"),
+    "data.vary_arguments_until=-1": ("data.vary_arguments_until=-1", "0 (off)"),
     "peft.r=0": ("peft.r=0", ">= 1"),
     "peft.alpha=0": ("peft.alpha=0", "> 0"),
     "peft.dropout=1": ("peft.dropout=1.0", "0 <= "),
@@ -95,6 +96,7 @@ def test_every_shipped_option_passes(group, option):
     ["train.epochs=0", "train.max_steps=5"],  # max_steps decides: epochs are not read
     ["train.epochs=0.5"],
     ["data.max_train_rows=null", "data.max_eval_rows=1"],
+    ["data.vary_arguments_until=0"],
     ["peft.dropout=0", "peft.target_modules=null", "train.warmup=0", "train.save_steps=null"],
     ["model.dtype=auto", "model.quantization=4bit", "peft.bias=lora_only", "seed=0"],
     *([f"train.scheduler={name}"] for name in SCHEDULERS),
