@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import math
 import random
 from collections import defaultdict
 from typing import Any
 
 from core.types import Example
-
-log = logging.getLogger(__name__)
 
 MAX_COPIES = 4  # beyond this the copies outnumber the user's rows too far
 ATTEMPTS = 5  # tries at a copy whose request is new (two copies of a row may draw the same values)
@@ -47,8 +44,9 @@ def vary(examples: list[Example], until: int, seed: int) -> tuple[list[Example],
     when nothing was: off, enough rows, or no row copies a value from its request)."""
     if until <= 0 or len(examples) >= until:
         return examples, None
-    calls = [(example, _calls(example)) for example in examples]
-    copyable = [(example, found) for example, found in calls if found and _copied_values(example, found)]
+    # (example, its copied (tool, argument, value) triples), found once per row
+    found = [(example, _copied_values(example, _calls(example) or [])) for example in examples]
+    copyable = [(example, values) for example, values in found if values]
     if not copyable:
         return examples, None
     copies = min(MAX_COPIES, math.ceil(until / len(examples)) - 1)
@@ -57,9 +55,9 @@ def vary(examples: list[Example], until: int, seed: int) -> tuple[list[Example],
     made = []
     requests = {_user_text(example) for example in examples}
     for _ in range(copies):
-        for example, found in copyable:
+        for example, values in copyable:
             for _attempt in range(ATTEMPTS):
-                variant = _variant(example, found, pools, rng)
+                variant = _variant(example, values, pools, rng)
                 if variant is not None and _user_text(variant) not in requests:
                     requests.add(_user_text(variant))
                     made.append(variant)
@@ -135,8 +133,8 @@ def _copied_values(example: Example, calls: list[tuple[str, dict]]) -> list[tupl
 
 def _pools(copyable: list[tuple[Example, list]]) -> dict[tuple[str, str], list[str]]:
     pools: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for example, found in copyable:
-        for tool, key, value in _copied_values(example, found):
+    for _example, values in copyable:
+        for tool, key, value in values:
             pools[(tool, key)].add(value)
     return {key: sorted(values) for key, values in pools.items()}
 
@@ -170,11 +168,11 @@ def _replace_all(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
-def _variant(example: Example, calls: list[tuple[str, dict]], pools, rng: random.Random) -> Example | None:
+def _variant(example: Example, values: list[tuple[str, str, str]], pools, rng: random.Random) -> Example | None:
     """A copy of ``example`` with its copied argument values replaced, or None when a replaced
     value no longer occurs in the new request (it was only inside a longer value)."""
     replacements: dict[str, str] = {}
-    for tool, key, value in _copied_values(example, calls):
+    for tool, key, value in values:
         if value not in replacements:
             replacements[value] = new_value(pools[(tool, key)], rng)
     text = _replace_all(_user_text(example), replacements)
