@@ -33,6 +33,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
+from core.datafiles import compact_json
 from core.types import Example
 
 MAX_COPIES = 4  # beyond this the copies outnumber the user's rows too far
@@ -111,7 +112,7 @@ def _calls(example: Example) -> list[tuple[str, dict]] | None:
         parsed = json.loads(answer.get("content") or "")
     except ValueError:
         return None
-    if json.dumps(parsed, ensure_ascii=False, separators=(",", ":")) != answer["content"]:
+    if compact_json(parsed) != answer["content"]:
         return None  # JSON laid out otherwise: a copy written compactly would train another layout
     items = parsed if isinstance(parsed, list) else [parsed]
     found = []
@@ -212,4 +213,4 @@ def _compact(parsed: Any, replacements: dict[str, str]) -> str:
     for item in parsed if isinstance(parsed, list) else [parsed]:
         if isinstance(item.get("parameters"), dict):
             _replace_values(item["parameters"], replacements)
-    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(parsed)

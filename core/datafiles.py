@@ -55,6 +55,12 @@ from core.types import Example, ReadResult, SkippedRow
 log = logging.getLogger("plugtune")
 
 
+def compact_json(value: Any) -> str:
+    """``value`` as JSON text the way a structured ``output`` is trained: no spaces, characters
+    kept as they are (not ``\\u`` escapes)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def check_data_file(path) -> Path:
     """Return ``path`` as a Path if it is a readable, non-empty file, else raise DataError."""
     path = Path(path)
@@ -509,7 +515,7 @@ class AlpacaRows:
         else:
             structured = isinstance(output, (dict, list))
             if structured:  # a tool call given as a JSON object; data, so never "cleaned"
-                output = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+                output = compact_json(output)
             output = text_value("output", output, required=True, clean=clean and not structured, present=True)
         optional = {}
         for field in ("input", "system", "history"):
