@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -25,12 +26,10 @@ class DataError(PlugtuneError):
         super().__init__(f"{where}: {reason}")
 
 
-def log_to_files(message: str) -> None:
-    """Write ``message`` as an ERROR record to the log files only (the run's ``plugtune.log``),
-    not to the console, which shows the error its own way."""
-    import logging
-
-    record = logging.LogRecord("plugtune", logging.ERROR, __file__, 0, message, None, None)
+def log_to_files(message: str, level: int = logging.ERROR) -> None:
+    """Write ``message`` as a record of ``level`` (default ERROR) to the log files only (the
+    run's ``plugtune.log``), not to the console, which shows it its own way."""
+    record = logging.LogRecord("plugtune", level, __file__, 0, message, None, None)
     seen = set()
     for logger in (logging.getLogger(), logging.getLogger("plugtune")):
         for handler in logger.handlers:

@@ -22,7 +22,7 @@ from core.audit import warnings as audit_warnings
 from core.checkpoints import CHECKPOINT_DIR, remaining_fraction, resume_or_start
 from core.data import load_data
 from core.distributed import is_main_process
-from core.errors import PlugtuneError
+from core.errors import PlugtuneError, log_to_files
 from core.kinds import RunContext
 from core.models import check_quantization, resolve_model_dir
 from core.plots import draw_loss_curve
@@ -323,27 +323,29 @@ def main_metric(results: dict) -> float:
 
 
 def print_summary(results: dict, run_dir: Path) -> None:
-    """The end of a run on the terminal: the comparison table and one line on unscored eval rows."""
-    print()
-    print(f"{results['task']} on {results['model']}: {results['train']['seconds']:.0f} s training")
+    """The end of a run on the terminal: the comparison table and one line on unscored eval rows.
+    The same lines end the run's ``plugtune.log``, so the log alone tells how the run came out."""
+    lines = ["", f"{results['task']} on {results['model']}: {results['train']['seconds']:.0f} s training"]
     scoring = results.get("scoring", {})
     if scoring.get("scored") == 0:
-        print(f"nothing was scored: none of the {scoring['eval_rows']} eval rows has a reference answer "
-              "(answers side by side in report.md)")
+        lines.append(f"nothing was scored: none of the {scoring['eval_rows']} eval rows has a reference answer "
+                     "(answers side by side in report.md)")
     else:
-        print(comparison_table(results["metrics"], results.get("confidence"),
-                               (results.get("classic_baseline") or {}).get("metrics")))
-        for line in confidence.console_lines(results.get("confidence")):
-            print(line)
+        lines.append(comparison_table(results["metrics"], results.get("confidence"),
+                                      (results.get("classic_baseline") or {}).get("metrics")))
+        lines.extend(confidence.console_lines(results.get("confidence")))
         if scoring.get("unscored"):
-            print(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "
-                  "without a reference answer: side by side in report.md)")
+            lines.append(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "
+                         "without a reference answer: side by side in report.md)")
     if (results.get("audit") or {}).get("recall"):
-        print(RECALL_LINE)
+        lines.append(RECALL_LINE)
     line = checkpoint_line(results.get("validation"))
     if line:
-        print(line)
-    print(f"run directory: {run_dir}")
+        lines.append(line)
+    lines.append(f"run directory: {run_dir}")
+    text = "\n".join(lines)
+    print(text)
+    log_to_files(f"results:{text}", level=logging.INFO)
 
 
 def checkpoint_line(validation: dict | None) -> str | None:

@@ -5,6 +5,7 @@ A report lists each training file when there are several. The tiny-model runs ar
 tests/integration/test_prediction_only.py."""
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -140,6 +141,24 @@ def test_summary_counts_unscored_rows(capsys, tmp_path):
                            {"eval_rows": 4, "scored": 2, "unscored": 2})
     print_summary(results, tmp_path)
     assert "scored 2 of 4 eval rows (2 without a reference answer: side by side in report.md)" in capsys.readouterr().out
+
+
+# Fails before the change: the table went to the console only, so plugtune.log never said how the run came out.
+def test_summary_also_ends_the_run_log(capsys, tmp_path):
+    results = fake_results({"baseline": {"exact_match": 0.25}, "finetuned": {"exact_match": 0.75}},
+                           {"eval_rows": 4, "scored": 4, "unscored": 0})
+    handler = logging.FileHandler(tmp_path / "plugtune.log", encoding="utf-8")
+    logging.getLogger("plugtune").addHandler(handler)
+    try:
+        print_summary(results, tmp_path)
+    finally:
+        logging.getLogger("plugtune").removeHandler(handler)
+        handler.close()
+    console = capsys.readouterr().out
+    table_row = next(line for line in console.splitlines() if "exact_match" in line)
+    assert "0.25" in table_row and "0.75" in table_row
+    logged = (tmp_path / "plugtune.log").read_text(encoding="utf-8")
+    assert table_row in logged.splitlines() and f"run directory: {tmp_path}" in logged
 
 
 def unscored_job(sweep: Path, num: int, overrides: list[str], finetuned=None) -> None:
