@@ -136,9 +136,10 @@ class ChatTemplate:
             self._checked_tools.add(id(tokenizer))
             if self._render(tokenizer, messages, _with_tool_names(tools)) == text:
                 log.warning(
-                    "%s: %s does not render the row's tools (%s): the model learns the calls without "
-                    "seeing the tool schemas (noted once; Qwen2.5 models' chat templates render them)",
-                    example.source, self._name(tokenizer), _tool_names(tools),
+                    "%s does not render a row's tools list, so every row's calls train without the model "
+                    "seeing the tool schemas (said once, for the first row with tools: %s, %s; Qwen2.5 "
+                    "models' chat templates render them)",
+                    self._name(tokenizer), example.source, _tool_names(tools),
                 )
 
     def using(self, chat_template: str) -> "ChatTemplate":
