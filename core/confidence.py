@@ -8,6 +8,11 @@ of those values. For each gain (``finetuned`` minus ``baseline``, and minus ``cl
 classic baseline ran) both models are resampled on the SAME row indices, so the interval of the
 gain reflects the paired design (the rows both models find hard are drawn together).
 
+A model's interval on a right-or-wrong metric (every per-row score 0 or 1: accuracy, exact match)
+is the Wilson score interval of its rate instead. The percentile bootstrap collapses there when
+every row came out the same: 6 of 6 right reads [1.000, 1.000], as if six rows proved a perfect
+model; Wilson's reads [0.610, 1.000].
+
 Paired test per gain:
 
 - ``mcnemar`` when the metric is accuracy-like (every per-row score of both models is 0 or 1):
@@ -42,6 +47,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -49,6 +55,7 @@ import numpy as np
 log = logging.getLogger("plugtune")
 
 METHOD = "percentile bootstrap"
+WILSON = "Wilson score"
 # Models in the order tables show them; any other name follows, sorted.
 MODEL_ORDER = ("baseline", "classic", "finetuned")
 # Gains reported, as (better, worse): each present pair gives "<better>_vs_<worse>".
@@ -162,6 +169,15 @@ def _ordered(names) -> list[str]:
     return [n for n in MODEL_ORDER if n in names] + sorted(n for n in names if n not in MODEL_ORDER)
 
 
+def wilson_interval(right: float, rows: int, level: float) -> tuple[float, float]:
+    """The Wilson score interval of a rate of ``right`` out of ``rows`` at ``level``."""
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    rate = right / rows
+    centre = (rate + z * z / (2 * rows)) / (1 + z * z / rows)
+    half = z / (1 + z * z / rows) * math.sqrt(rate * (1 - rate) / rows + z * z / (4 * rows * rows))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2
     # nan-aware: a resample on which a generic evaluator could not report the metric is left out.
@@ -237,7 +253,10 @@ def compute(predictions: dict[str, list], evaluators: dict[str, object], metric:
 
     models = {}
     for n in names:
-        low, high = _interval(samples[n], level)
+        if binary:
+            low, high = wilson_interval(float(matrix[:, names.index(n)].sum()), rows, level)
+        else:
+            low, high = _interval(samples[n], level)
         models[n] = {"value": values[n], "low": low, "high": high}
     gains = {}
     for better, worse in GAIN_PAIRS:
@@ -257,7 +276,8 @@ def compute(predictions: dict[str, list], evaluators: dict[str, object], metric:
         gains[f"{better}_vs_{worse}"] = gain
     return {
         "metric": metric, "level": float(level), "resamples": int(used), "seed": int(seed), "rows": int(rows),
-        "method": METHOD, "path": path, "models": models, "gains": gains,
+        "method": METHOD, "model_interval": WILSON if binary else METHOD, "path": path, "models": models,
+        "gains": gains,
         "seconds": round(time.perf_counter() - started, 3),
     }
 
@@ -300,6 +320,13 @@ def console_lines(conf: dict | None) -> list[str]:
     return lines
 
 
+def _model_interval_note(conf: dict) -> str:
+    method = conf.get("model_interval", conf["method"])  # results.json files from before the key
+    if method == conf["method"]:
+        return ""
+    return f"; each model's own interval is the {method} interval of its rate of right rows"
+
+
 def markdown_lines(conf: dict | None) -> list[str]:
     """report.md's ``## Confidence`` section (empty when there is no confidence result)."""
     if not conf:
@@ -309,9 +336,9 @@ def markdown_lines(conf: dict | None) -> list[str]:
         "## Confidence",
         "",
         f"`{conf['metric']}` with {pct} {conf['method']} intervals: {conf['resamples']} resamples of the "
-        f"{conf['rows']} scored eval rows (seed {conf['seed']}). The interval is the range the score would "
-        f"plausibly take on another eval set drawn like this one; a gain whose interval includes 0 is not "
-        f"shown to be real.",
+        f"{conf['rows']} scored eval rows (seed {conf['seed']}){_model_interval_note(conf)}. The interval is "
+        f"the range the score would plausibly take on another eval set drawn like this one; a gain whose "
+        f"interval includes 0 is not shown to be real.",
         "",
         f"| model | {conf['metric']} | {pct} interval |",
         "|---|---:|---|",

@@ -240,10 +240,12 @@ def test_an_evaluator_without_a_fast_path_is_called_per_resample_with_a_cap():
     slow = run(predictions, "hit_rate", {"plain": EvaluateOnly()}, resamples=1000)
     fast = run(predictions, "accuracy", resamples=MAX_EVALUATE_RESAMPLES)
     assert slow["path"] == "evaluate per resample" and slow["resamples"] == MAX_EVALUATE_RESAMPLES
-    # Same seed, same draws: the generic path gives the fast path's numbers for the same metric.
+    # Same seed, same draws: the generic path gives the fast path's numbers for the same metric
+    # (the gains: each model's own interval on accuracy is Wilson's, not drawn).
     for name in ("baseline", "finetuned"):
-        for key in ("value", "low", "high"):
-            assert slow["models"][name][key] == pytest.approx(fast["models"][name][key], abs=1e-12)
+        assert slow["models"][name]["value"] == fast["models"][name]["value"]
+    for key in ("value", "low", "high"):
+        assert slow["gains"]["finetuned_vs_baseline"][key] == pytest.approx(fast["gains"]["finetuned_vs_baseline"][key], abs=1e-12)
     assert slow["gains"]["finetuned_vs_baseline"]["test"] == "paired_bootstrap"
 
 
@@ -273,3 +275,20 @@ def test_the_gain_interval_is_paired_on_the_same_rows():
     assert gain["high"] - gain["low"] < 0.7 * (tuned["high"] - tuned["low"])
     assert gain["low"] > 0  # never below: no row went the other way
     assert gain["discordant"] == {"finetuned_only": 20, "baseline_only": 0}
+
+
+# Fails before the change: six rows all right read [1.000, 1.000] (every resample the same).
+def test_a_right_or_wrong_rate_gets_the_wilson_interval_even_when_every_row_agrees():
+    refs = references(6)
+    conf = run({"baseline": classified("baseline", refs, [False] * 6, 1),
+                "finetuned": classified("finetuned", refs, [True] * 6, 2)}, "accuracy")
+    tuned, base = conf["models"]["finetuned"], conf["models"]["baseline"]
+    assert (tuned["value"], base["value"]) == (1.0, 0.0)
+    # Wilson at 95 %, z = 1.96: 6 of 6 -> [n / (n + z^2), 1], 0 of 6 -> [0, z^2 / (n + z^2)]
+    assert tuned["low"] == pytest.approx(6 / (6 + 1.959964**2), abs=1e-6) and tuned["high"] == 1.0
+    assert base["low"] == 0.0 and base["high"] == pytest.approx(1.959964**2 / (6 + 1.959964**2), abs=1e-6)
+    assert conf["model_interval"] == "Wilson score" and conf["method"] == "percentile bootstrap"
+    assert any("Wilson score interval of its rate" in line for line in markdown_lines(conf))
+    middle = run(pair(24, 0.25, 0.75), "accuracy")["models"]["finetuned"]  # 18 of 24
+    assert (round(middle["low"], 3), round(middle["high"], 3)) == (0.551, 0.880)
+    assert run(pair(24, 0.25, 0.75))["model_interval"] == "percentile bootstrap"  # macro-F1: drawn
