@@ -11,6 +11,8 @@ Used by plugtune's own tests and meant for plugin authors' tests too::
   toolcall) point a run at the tiny model; :func:`run_cli` runs ``python -m core ...``;
   :data:`CHAT_TRAIN` / :data:`CHAT_EVAL`, :func:`write_chat_data` and :func:`run_tiny_chat` give a
   small ``task=chat`` run.
+- Serving a run: :class:`ServedRun` starts ``python -m core.serve`` on 127.0.0.1 and a free port
+  and stops it (``with ServedRun(run_dir) as server: server.client()...``).
 - Reading a run: :func:`predictions`, :func:`finetuned_probabilities`, :func:`losses`;
   :func:`assert_adapter_reproduces` (the adapter, reloaded with plain PEFT, predicts what the run
   reported) and :func:`assert_sft_cache_trains_the_same_model`.
@@ -134,6 +136,67 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600, cwd: Path |
     full_env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd or REPO, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServedRun:
+    """``python -m core.serve run_dir=RUN_DIR ARGS`` in a subprocess on 127.0.0.1 and a free port,
+    started when made (its banner read, at most ``start_timeout`` s) and stopped by :meth:`stop` or
+    on leaving a ``with`` block. ``idle_exit`` makes the server stop by itself after that many
+    seconds without requests, so a crashed test leaves nothing listening."""
+
+    def __init__(self, run_dir, *args: str, idle_exit: int = 60, start_timeout: int = 120,
+                 client_timeout: int = 60):
+        import subprocess
+        import sys
+        import time
+
+        self.port = free_port()
+        self.client_timeout = client_timeout
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "core.serve", f"run_dir={run_dir}", f"port={self.port}",
+             f"idle_exit={idle_exit}", *args],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + start_timeout
+        self.banner = ""
+        while "serving" not in self.banner:
+            line = self.process.stdout.readline()
+            if not line or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"server did not start: {self.banner[-2000:]}")
+            self.banner += line
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+
+    def client(self):
+        """The official OpenAI client pointed at the server."""
+        from openai import OpenAI
+
+        return OpenAI(base_url=self.url, api_key="unused", max_retries=0, timeout=self.client_timeout)
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it (killed after 30 s: never left behind)."""
+        import subprocess
+
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "ServedRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def tiny_overrides(tiny_model: Path, train: Path, eval_: Path) -> list[str]:

@@ -3,14 +3,11 @@ converter, each checked against the adapter on the eval rows, and the OpenAI cli
 ``tool_calls`` back from ``core.serve``."""
 
 import json
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
-from core.testing import REPO, run_cli
+from core.testing import REPO, ServedRun, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -52,20 +49,8 @@ def test_gguf_q8_0_and_f16_exports_are_checked_against_the_adapter(toolcall_run)
 
 
 def test_the_openai_client_gets_tool_calls_from_the_server(toolcall_run):
-    from openai import OpenAI
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "core.serve", f"run_dir={toolcall_run}", f"port={port}",
-                               "idle_exit=120"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        banner = ""
-        while "serving" not in banner:
-            line = server.stdout.readline()
-            assert line, banner[-2000:]
-            banner += line
-        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0, timeout=120)
+    with ServedRun(toolcall_run, idle_exit=120, client_timeout=120) as server:
+        client = server.client()
         tools = json.loads((REPO / "data" / "toolcall" / "tools.json").read_text(encoding="utf-8"))
         reply = client.chat.completions.create(model="run", messages=[{"role": "user", "content": "邀请王磊参加会议"}],
                                                tools=tools)
@@ -82,14 +67,6 @@ def test_the_openai_client_gets_tool_calls_from_the_server(toolcall_run):
         assert chunks[-1].choices[0].finish_reason == "tool_calls"
         # The server's answers to the eval rows are the adapter's (the export check through the client).
         started = time.monotonic()
-        checked = run_cli("core.export_check", f"run_dir={toolcall_run}", f"artifact=http://127.0.0.1:{port}/v1",
-                          timeout=900)
+        checked = run_cli("core.export_check", f"run_dir={toolcall_run}", f"artifact={server.url}", timeout=900)
         assert checked.returncode == 0, checked.stderr[-3000:]
         assert f"0 of {EVAL_ROWS} answers differ: ok" in checked.stdout, (checked.stdout[-2000:], time.monotonic() - started)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # never leave a server behind
-            server.kill()
-            server.wait()

@@ -4,15 +4,13 @@ OpenAI-compatible server queried by the official client."""
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from core.testing import CHAT_EVAL, REPO, predictions, run_cli, run_tiny_chat, tiny_overrides
+from core.testing import CHAT_EVAL, ServedRun, predictions, run_cli, run_tiny_chat, tiny_overrides
 
 
 @pytest.fixture(scope="module")
@@ -138,50 +136,10 @@ def test_batch_prediction_writes_and_scores_every_row(chat_run, tmp_path):
 # The server
 # ----------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``python -m core.serve`` in a subprocess on 127.0.0.1 and a free port; stopped on exit
-    (and by itself after a minute without requests)."""
-
-    def __init__(self, run_dir, *args):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.serve", f"run_dir={run_dir}", f"port={self.port}", "idle_exit=60", *args],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 120
-        self.banner = ""
-        while "serving" not in self.banner:
-            line = self.process.stdout.readline()
-            if not line or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"server did not start: {self.banner[-2000:]}")
-            self.banner += line
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-
-    def client(self):
-        from openai import OpenAI
-
-        return OpenAI(base_url=self.url, api_key="unused", max_retries=0, timeout=60)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # never leave a server behind
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture(scope="module")
 def served_chat(chat_run):
-    server = Server(chat_run)
-    yield server
-    server.stop()
+    with ServedRun(chat_run) as server:
+        yield server
 
 
 def test_the_openai_client_gets_the_runs_answers_streamed_and_whole(chat_run, served_chat):
@@ -221,8 +179,7 @@ def test_a_classifier_is_served_with_its_labels_and_probabilities(tiny_model, ti
     assert run_cli("core", *tiny_overrides(tiny_model, *tiny_data), f"hydra.run.dir={run_dir}").returncode == 0
     expected = [(p["input"].rsplit("\nIntent:", 1)[0], p["prediction"], p["probability"])
                 for p in predictions(run_dir) if p["model"] == "finetuned"]
-    server = Server(run_dir)
-    try:
+    with ServedRun(run_dir) as server:
         body = json.dumps({"input": [text for text, _, _ in expected]}).encode()
         request = urllib.request.Request(f"{server.url}/classify", data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -233,5 +190,3 @@ def test_a_classifier_is_served_with_its_labels_and_probabilities(tiny_model, ti
             assert abs(sum(row["probabilities"].values()) - 1) < 1e-4
         reply = server.client().chat.completions.create(model="x", messages=[{"role": "user", "content": expected[0][0]}])
         assert reply.choices[0].message.content == expected[0][1]
-    finally:
-        server.stop()
