@@ -16,7 +16,9 @@ value and the end of another (``明天`` + ``下周三`` → ``明周三``, ``�
 training value itself. They keep the argument's kind of text (names stay name-like, dates
 date-like), so where two values stand side by side in a request (``西安大后天``) the copies still
 show where one ends. (Measured against random characters and added characters, which blur that
-boundary: docs/tuning-log.md.)
+boundary: docs/tuning-log.md.) The numbers in a splice are then drawn anew, in the same script
+(``上午十点`` → ``上午十七点``, ``6月18号`` → ``9月25号``): splices alone only recombine the numbers
+the file already has, and a model trained on ``上午十点`` answers ``上午十一点`` with ``上午十点``.
 
 How many copies: small data is grown to at least ``data.vary_arguments_until`` rows (each row
 gets ``ceil(until / rows) - 1`` copies, at most ``MAX_COPIES``); data that already has that many
@@ -30,6 +32,7 @@ import copy
 import json
 import math
 import random
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -144,16 +147,55 @@ def _pools(copyable: list[tuple[Example, list]]) -> dict[tuple[str, str], list[s
 
 
 def new_value(values: list[str], rng: random.Random) -> str:
-    """A splice of two of ``values`` that is not one of them (see the module docstring). Values of
-    one character, and pools too small to splice anything new (``明天``, ``后天``), give two values
-    joined whole (``后天明天``)."""
+    """A splice of two of ``values``, its numbers drawn anew, that is not one of ``values`` (see
+    the module docstring). Values of one character, and pools too small to splice anything new
+    (``明天``, ``后天``), give two values joined whole (``后天明天``)."""
     for _ in range(20):
         first, second = rng.choice(values), rng.choice(values)
         if len(first) > 1 and len(second) > 1:
-            made = first[: rng.randint(1, len(first) - 1)] + second[rng.randint(1, len(second) - 1):]
+            made = new_numbers(first[: rng.randint(1, len(first) - 1)] + second[rng.randint(1, len(second) - 1):], rng)
             if made not in values:
                 return made
-    return rng.choice(values) + rng.choice(values)
+    return new_numbers(rng.choice(values) + rng.choice(values), rng)
+
+
+CHINESE_DIGITS = "一二三四五六七八九"
+NUMBER = re.compile(r"[0-9]+|[零一二三四五六七八九十两]+")
+
+
+def chinese_number(n: int) -> str:
+    """1..99 written in Chinese numerals: 七, 十, 十一, 二十, 二十五."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else CHINESE_DIGITS[tens - 1] + "十")
+    return head + (CHINESE_DIGITS[ones - 1] if ones else "")
+
+
+def chinese_value(run: str) -> int | None:
+    """The number a run of Chinese numerals writes (``十八`` → 18, ``两`` → 2), or None when it is
+    not one number from 1 to 99 (``一二``)."""
+    digit = {c: i + 1 for i, c in enumerate(CHINESE_DIGITS)} | {"两": 2}
+    if len(run) == 1 and run in digit:
+        return digit[run]
+    tens, ten, ones = run.partition("十")
+    if not ten or len(tens) > 1 or len(ones) > 1 or (tens and tens not in digit) or (ones and ones not in digit):
+        return None
+    return digit.get(tens, 1) * 10 + digit.get(ones, 0)
+
+
+def new_numbers(text: str, rng: random.Random) -> str:
+    """``text`` with each number in it drawn anew, in the same script: a number ``n`` up to 99
+    becomes one from 1 to ``max(12, 2n)`` (hours, days, months and counts keep their size), a
+    longer run of digits one with as many digits."""
+    def redraw(match: re.Match) -> str:
+        run = match.group()
+        if run[0].isascii():
+            if len(run) > 2:
+                return str(rng.randint(10 ** (len(run) - 1), 10 ** len(run) - 1))
+            return str(rng.randint(1, max(12, 2 * int(run))))
+        value = chinese_value(run)
+        return chinese_number(rng.randint(1, max(12, 2 * value) if value else 12))
+
+    return NUMBER.sub(redraw, text)
 
 
 def _replace_all(text: str, replacements: dict[str, str]) -> str:

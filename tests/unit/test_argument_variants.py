@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from core.argument_variants import new_value, vary
+from core.argument_variants import NUMBER, chinese_number, chinese_value, new_numbers, new_value, vary
 from core.data import load_data
 from core.registry import get_registry
 from core.report import render_report
@@ -68,7 +68,7 @@ def test_copies_replace_each_copied_value_in_the_request_and_the_call_alike():
 
 
 def test_new_values_are_splices_of_the_same_arguments_values_and_never_one_of_them():
-    values = ["明天", "后天", "下周三", "这周六"]
+    values = ["李娜", "郑浩", "王建国", "张小红"]
     rng = random.Random(1)
     made = [new_value(values, rng) for _ in range(200)]
     assert not set(made) & set(values)
@@ -78,6 +78,28 @@ def test_new_values_are_splices_of_the_same_arguments_values_and_never_one_of_th
     joined = {"张王", "王张", "张张", "王王"}
     assert new_value(["张", "王"], random.Random(0)) in joined  # one character: joined whole
     assert new_value(["明天", "后天"], random.Random(0)) in {"明天后天", "后天明天", "明天明天", "后天后天"}  # no new splice
+
+
+# Fails before the change: splices only recombined the file's own numbers (十点, 三点), so a
+# model trained on them answered 上午十一点 with 上午十点.
+def test_the_numbers_in_a_new_value_are_drawn_anew_in_the_same_script():
+    values = ["上午十点", "下午三点", "6月18号", "3月2号"]
+    masked = lambda text: NUMBER.sub("#", text)  # noqa: E731
+    splices = {masked(a[:i] + b[j:]) for a in values for b in values for i in range(1, len(a)) for j in range(1, len(b))}
+    made = [new_value(values, random.Random(seed)) for seed in range(300)]
+    assert {masked(value) for value in made} <= splices | {masked(a + b) for a in values for b in values}
+    numbers = {number for value in made for number in NUMBER.findall(value)}
+    assert {"十一", "二十", "7", "25"} & numbers and not numbers <= {"十", "三", "6", "18", "3", "2"}
+    rng = random.Random(0)
+    for _ in range(50):  # each number keeps its script and the text around it
+        chinese, digits = new_numbers("上午十点", rng), new_numbers("6月18号", rng)
+        assert chinese.startswith("上午") and chinese.endswith("点") and NUMBER.fullmatch(chinese[2:-1])
+        assert not any(c.isascii() for c in chinese)
+        month, day = digits.removesuffix("号").split("月")
+        assert month.isdigit() and day.isdigit() and 1 <= int(day) <= 36
+    for n in range(1, 100):
+        assert chinese_value(chinese_number(n)) == n
+    assert chinese_value("两") == 2 and chinese_value("一二") is None
 
 
 def test_a_value_inside_a_longer_value_is_replaced_only_where_it_stands_alone():
