@@ -312,8 +312,10 @@ def console_lines(conf: dict | None) -> list[str]:
     models = ", ".join(
         f"{n} {m['value']:.3f} [{m['low']:.3f}, {m['high']:.3f}]" for n, m in conf["models"].items()
     )
-    lines = [f"{conf['metric']} {_pct(conf['level'])} interval ({conf['rows']} rows, "
-             f"{conf['resamples']} resamples): {models}"]
+    how = f"{conf['resamples']} resamples"
+    if conf.get("model_interval", conf["method"]) != conf["method"]:
+        how = f"each model's: {conf['model_interval']}; the gains': {how}"
+    lines = [f"{conf['metric']} {_pct(conf['level'])} interval ({conf['rows']} rows, {how}): {models}"]
     for key, g in conf["gains"].items():
         lines.append(f"  gain {_gain_label(key)} {g['value']:+.3f} [{g['low']:+.3f}, {g['high']:+.3f}], "
                      f"{TEST_NAMES.get(g['test'], g['test'])} {format_p(g, conf['resamples'])}")

@@ -289,6 +289,8 @@ def test_a_right_or_wrong_rate_gets_the_wilson_interval_even_when_every_row_agre
     assert base["low"] == 0.0 and base["high"] == pytest.approx(1.959964**2 / (6 + 1.959964**2), abs=1e-6)
     assert conf["model_interval"] == "Wilson score" and conf["method"] == "percentile bootstrap"
     assert any("Wilson score interval of its rate" in line for line in markdown_lines(conf))
+    assert console_lines(conf)[0].startswith(
+        "accuracy 95% interval (6 rows, each model's: Wilson score; the gains': 1000 resamples): baseline 0.000 [0.000, 0.390], finetuned 1.000 [0.610, 1.000]")
     middle = run(pair(24, 0.25, 0.75), "accuracy")["models"]["finetuned"]  # 18 of 24
     assert (round(middle["low"], 3), round(middle["high"], 3)) == (0.551, 0.880)
     assert run(pair(24, 0.25, 0.75))["model_interval"] == "percentile bootstrap"  # macro-F1: drawn
