@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from core import tracking, training_length
+from core import argument_variants, tracking, training_length
 from core.audit import audit, text_lines as audit_lines
 from core.data import load_data
 from core.kinds import RunContext
@@ -113,4 +113,9 @@ def inspect(cfg, plugins) -> str:
     ]
     if isinstance(example.get("labels"), int):
         lines.append(f"label: {ctx.labels[example['labels']]}")
+    if data.argument_variants:  # the copies are made in memory only: show one, so they can be checked
+        first_copy = data.argument_variants["rows"]
+        lines += ["", argument_variants.describe(data.argument_variants),
+                  f"first copy ({data.train[first_copy].source}), exactly as the model sees it:",
+                  mark_trained(ctx.tokenizer, train[first_copy])]
     return "\n".join(lines)

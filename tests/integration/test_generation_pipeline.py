@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.testing import CHAT_EVAL, generation_overrides, run_cli, run_tiny_chat, write_chat_data
+from core.testing import CHAT_EVAL, REPO, generation_overrides, run_cli, run_tiny_chat, write_chat_data
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,23 @@ def test_inspect_mode_shows_the_trained_span_without_weights(tiny_model, tmp_pat
     assert "⟦蓝牙耳机<|im_end|>⟧" in out  # the first row's answer, marked as trained
     assert "<|im_start|>user\n【官方正品】小米 Redmi 蓝牙耳机 降噪<|im_end|>" in out
     assert not (run_dir / "adapter").exists() and not (run_dir / "results.json").exists()
+
+
+# Fails before the change: the copies lived in memory only, so a user could not see one.
+def test_inspect_mode_shows_a_copy_with_new_argument_values(tiny_model, tmp_path):
+    office = REPO / "tests" / "e2e" / "data" / "office_tools"
+    result = run_cli("core", "task=toolcall", "mode=inspect",
+                     *generation_overrides(tiny_model, office / "train.json", office / "test.json"),
+                     f"data.tools_file={office / 'tools.json'}", "data.vary_arguments_until=500",
+                     f"hydra.run.dir={tmp_path / 'inspect'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "data.vary_arguments_until=500: 104 training rows" in out
+    head, shown = out.split("first copy (", 1)
+    assert shown.startswith(f"{office / 'train.json'}:2 (new argument values)), exactly as the model sees it:")
+    original = json.loads((office / "train.json").read_text(encoding="utf-8"))[0]
+    copied = shown.split("⟦", 1)[1].split("⟧", 1)[0]  # the trained answer: the call with new values
+    assert '"tool_name":"SEND_EMAIL"' in copied and original["output"]["parameters"]["recipient"] not in copied
 
 
 @pytest.mark.parametrize(
