@@ -175,7 +175,10 @@ def wilson_interval(right: float, rows: int, level: float) -> tuple[float, float
     rate = right / rows
     centre = (rate + z * z / (2 * rows)) / (1 + z * z / rows)
     half = z / (1 + z * z / rows) * math.sqrt(rate * (1 - rate) / rows + z * z / (4 * rows * rows))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At a rate of 0 or 1 the bound is exactly 0 or 1; the float arithmetic can leave 3e-17.
+    low = 0.0 if right == 0 else max(0.0, centre - half)
+    high = 1.0 if right == rows else min(1.0, centre + half)
+    return low, high
 
 
 def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
@@ -322,11 +325,14 @@ def console_lines(conf: dict | None) -> list[str]:
     return lines
 
 
-def _model_interval_note(conf: dict) -> str:
+def _intervals_used(conf: dict) -> str:
+    """Which intervals report.md's Confidence section shows, in words."""
+    drawn = (f"{conf['method']} intervals from {conf['resamples']} resamples of the {conf['rows']} scored eval rows "
+             f"(seed {conf['seed']})")
     method = conf.get("model_interval", conf["method"])  # results.json files from before the key
     if method == conf["method"]:
-        return ""
-    return f"; each model's own interval is the {method} interval of its rate of right rows"
+        return drawn
+    return f"intervals: each model's is the {method} interval of its rate of right rows; the gains' are {drawn}"
 
 
 def markdown_lines(conf: dict | None) -> list[str]:
@@ -337,10 +343,9 @@ def markdown_lines(conf: dict | None) -> list[str]:
     lines = [
         "## Confidence",
         "",
-        f"`{conf['metric']}` with {pct} {conf['method']} intervals: {conf['resamples']} resamples of the "
-        f"{conf['rows']} scored eval rows (seed {conf['seed']}){_model_interval_note(conf)}. The interval is "
-        f"the range the score would plausibly take on another eval set drawn like this one; a gain whose "
-        f"interval includes 0 is not shown to be real.",
+        f"`{conf['metric']}` with {pct} {_intervals_used(conf)}. The interval is the range the score would "
+        f"plausibly take on another eval set drawn like this one; a gain whose interval includes 0 is not "
+        f"shown to be real.",
         "",
         f"| model | {conf['metric']} | {pct} interval |",
         "|---|---:|---|",

@@ -9,7 +9,7 @@ from scipy.stats import binomtest
 
 from core import Prediction
 from core.confidence import (
-    MAX_EVALUATE_RESAMPLES, bootstrap_p, compute, console_lines, markdown_lines, mcnemar_p,
+    MAX_EVALUATE_RESAMPLES, bootstrap_p, compute, console_lines, markdown_lines, mcnemar_p, wilson_interval,
 )
 from core.kinds import RunContext
 from plugins.generation_metrics import MeanScoreEvaluator, exact_match_score, rouge_l_f1, token_f1
@@ -291,6 +291,8 @@ def test_a_right_or_wrong_rate_gets_the_wilson_interval_even_when_every_row_agre
     assert any("Wilson score interval of its rate" in line for line in markdown_lines(conf))
     assert console_lines(conf)[0].startswith(
         "accuracy 95% interval (6 rows, each model's: Wilson score; the gains': 1000 resamples): baseline 0.000 [0.000, 0.390], finetuned 1.000 [0.610, 1.000]")
+    assert [wilson_interval(0, n, 0.95)[0] for n in range(1, 200)] == [0.0] * 199  # exactly, not 3e-17
+    assert [wilson_interval(n, n, 0.95)[1] for n in range(1, 200)] == [1.0] * 199
     middle = run(pair(24, 0.25, 0.75), "accuracy")["models"]["finetuned"]  # 18 of 24
     assert (round(middle["low"], 3), round(middle["high"], 3)) == (0.551, 0.880)
     assert run(pair(24, 0.25, 0.75))["model_interval"] == "percentile bootstrap"  # macro-F1: drawn
