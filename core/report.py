@@ -59,6 +59,14 @@ def _cell(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _passes(train: dict) -> str:
+    """`` (200 rows × 3 epochs)`` when the training length is known, so the examples count reads."""
+    length = train.get("length") or {}
+    if not length.get("rows") or not length.get("epochs"):
+        return ""
+    return f" ({length['rows']} rows × {length['epochs']:g} epochs)"
+
+
 def render_report(
     results: dict,
     evals: dict[str, dict[str, EvalResult]],
@@ -149,7 +157,7 @@ def render_report(
                       f"training rows and scored on the same eval rows in {results['classic_baseline']['seconds']:.1f} s."]
     lines += [
         "",
-        f"Training: {train['seconds']:.1f} s, {train['examples']} examples "
+        f"Training: {train['seconds']:.1f} s, {train['examples']} examples trained{_passes(train)} "
         f"({train['examples_per_second']:.1f}/s), {train['tokens_per_second']:.0f} tokens/s.",
     ]
     if results.get("confidence"):

@@ -161,6 +161,16 @@ def test_summary_also_ends_the_run_log(capsys, tmp_path):
     assert table_row in logged.splitlines() and f"run directory: {tmp_path}" in logged
 
 
+# Fails before the change: "600 examples" stood alone, and a reader took it for 600 rows.
+def test_the_report_says_what_the_trained_examples_count_is_made_of():
+    results = fake_results({"baseline": {}, "finetuned": {}}, {"eval_rows": 2, "scored": 0, "unscored": 2})
+    results["train"].update(examples=600, length={"rows": 200, "rows_per_step": 8, "steps_per_epoch": 25, "epochs_asked": 3.0,
+                                                  "min_steps": 60, "epochs": 3.0, "steps": 75, "decided_by": "train.epochs"})
+    assert "Training: 1.0 s, 600 examples trained (200 rows × 3 epochs) (1.0/s)" in render_report(results, {}, {}, [])
+    del results["train"]["length"]  # results.json files from before the length was recorded
+    assert "Training: 1.0 s, 600 examples trained (1.0/s)" in render_report(results, {}, {}, [])
+
+
 def unscored_job(sweep: Path, num: int, overrides: list[str], finetuned=None) -> None:
     job = sweep / str(num)
     (job / ".hydra").mkdir(parents=True)
