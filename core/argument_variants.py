@@ -160,6 +160,7 @@ def new_value(values: list[str], rng: random.Random) -> str:
 
 
 CHINESE_DIGITS = "一二三四五六七八九"
+DIGIT_VALUES = {c: i + 1 for i, c in enumerate(CHINESE_DIGITS)} | {"两": 2}
 NUMBER = re.compile(r"[0-9]+|[零一二三四五六七八九十两]+")
 
 
@@ -173,13 +174,13 @@ def chinese_number(n: int) -> str:
 def chinese_value(run: str) -> int | None:
     """The number a run of Chinese numerals writes (``十八`` → 18, ``两`` → 2), or None when it is
     not one number from 1 to 99 (``一二``)."""
-    digit = {c: i + 1 for i, c in enumerate(CHINESE_DIGITS)} | {"两": 2}
-    if len(run) == 1 and run in digit:
-        return digit[run]
+    if len(run) == 1 and run in DIGIT_VALUES:
+        return DIGIT_VALUES[run]
     tens, ten, ones = run.partition("十")
-    if not ten or len(tens) > 1 or len(ones) > 1 or (tens and tens not in digit) or (ones and ones not in digit):
+    if not ten or len(tens) > 1 or len(ones) > 1 or (tens and tens not in DIGIT_VALUES) \
+            or (ones and ones not in DIGIT_VALUES):
         return None
-    return digit.get(tens, 1) * 10 + digit.get(ones, 0)
+    return DIGIT_VALUES.get(tens, 1) * 10 + DIGIT_VALUES.get(ones, 0)
 
 
 def new_numbers(text: str, rng: random.Random) -> str:

@@ -316,8 +316,8 @@ def console_lines(conf: dict | None) -> list[str]:
         f"{n} {m['value']:.3f} [{m['low']:.3f}, {m['high']:.3f}]" for n, m in conf["models"].items()
     )
     how = f"{conf['resamples']} resamples"
-    if conf.get("model_interval", conf["method"]) != conf["method"]:
-        how = f"each model's: {conf['model_interval']}; the gains': {how}"
+    if _model_interval(conf) != conf["method"]:
+        how = f"each model's: {_model_interval(conf)}; the gains': {how}"
     lines = [f"{conf['metric']} {_pct(conf['level'])} interval ({conf['rows']} rows, {how}): {models}"]
     for key, g in conf["gains"].items():
         lines.append(f"  gain {_gain_label(key)} {g['value']:+.3f} [{g['low']:+.3f}, {g['high']:+.3f}], "
@@ -325,14 +325,19 @@ def console_lines(conf: dict | None) -> list[str]:
     return lines
 
 
+def _model_interval(conf: dict) -> str:
+    """The interval each model's own score got (the gains' is ``conf["method"]``)."""
+    return conf.get("model_interval", conf["method"])  # results.json files from before the key: one method
+
+
 def _intervals_used(conf: dict) -> str:
     """Which intervals report.md's Confidence section shows, in words."""
     drawn = (f"{conf['method']} intervals from {conf['resamples']} resamples of the {conf['rows']} scored eval rows "
              f"(seed {conf['seed']})")
-    method = conf.get("model_interval", conf["method"])  # results.json files from before the key
-    if method == conf["method"]:
+    if _model_interval(conf) == conf["method"]:
         return drawn
-    return f"intervals: each model's is the {method} interval of its rate of right rows; the gains' are {drawn}"
+    return (f"intervals: each model's is the {_model_interval(conf)} interval of its rate of right rows; "
+            f"the gains' are {drawn}")
 
 
 def markdown_lines(conf: dict | None) -> list[str]:
