@@ -37,7 +37,8 @@ def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | No
                      classic: dict[str, float] | None = None) -> str:
     """A compact plain-text table: metric, baseline, fine-tuned, change (fine-tuned minus baseline),
     and the classic baseline's metrics (``classic``) when the run trained one; the main metric's
-    cells carry their interval (``confidence``)."""
+    cells carry their interval (``confidence``). A ``-`` cell is a metric one model did not
+    report; a line under the table says so."""
     rows = comparison_rows(metrics)
     cells = []
     for name, base, tuned in rows:
@@ -51,6 +52,10 @@ def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | No
     for row in [header, *cells]:
         lines.append("  ".join(str(cell).ljust(widths[0]) if i == 0 else str(cell).rjust(widths[i])
                                for i, cell in enumerate(row)).rstrip())
+    missing = [name for name, base, tuned in rows if base is None or tuned is None]
+    if missing and metrics.get("baseline") and metrics.get("finetuned"):  # both models scored, one left these out
+        lines.append(f"-: not measured for that model, it gave no answer the metric applies to ({', '.join(missing)}; "
+                     "e.g. tool_call.schema_valid checks only answers that parsed as calls)")
     return "\n".join(lines)
 
 
