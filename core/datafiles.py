@@ -496,8 +496,8 @@ class AlpacaRows:
             if alias in row:
                 if (field, alias) not in self._announced:
                     self._announced.add((field, alias))
-                    log.info("%s: reading alpaca field %r from column %r (set data.columns={%s: COLUMN} to choose another)",
-                             self.path, field, alias, field)
+                    log.info("%s: column %r is the %s (a common name for it; data.columns={%s: COLUMN} picks "
+                             "another column)", self.path, alias, field, field)
                 return alias
         return None
 

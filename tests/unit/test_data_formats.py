@@ -135,9 +135,9 @@ def test_alpaca_instruct_alias_is_detected_and_logged_once(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="plugtune"):
         result = read("alpaca", path)
     assert result.examples[0].messages == user_assistant("马上开一个周例会", FIRST_CALL_JSON)
-    notes = [r.getMessage() for r in caplog.records if "from column" in r.getMessage()]
-    assert notes == [f"{path}: reading alpaca field 'instruction' from column 'instruct' "
-                     "(set data.columns={instruction: COLUMN} to choose another)"]
+    notes = [r.getMessage() for r in caplog.records if "column 'instruct'" in r.getMessage()]
+    assert notes == [f"{path}: column 'instruct' is the instruction (a common name for it; "
+                     "data.columns={instruction: COLUMN} picks another column)"]
 
 
 def test_alpaca_business_qa_response_alias_and_question_answer_mapping(tmp_path):
