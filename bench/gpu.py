@@ -4,9 +4,9 @@ weights need not be downloaded.
 For each shape (default: the embedded model's, SmolLM2-135M, and Qwen2.5-1.5B's) it writes a
 randomly initialised bf16 model (bench/random_model.py) and runs, each variant in its own process:
 
-* intent (bench/intent.py): W1's recipe (`w1-again`: 400 rows, fp32, batch 1, training only) and
+* intent (bench/intent.py): the intent tutorial's recipe (`intent-tutorial-again`: 400 rows, fp32, batch 1, training only) and
   plugtune's `task=intent` default on the full training split;
-* SFT (bench/sft.py): W4's recipe, TRL's defaults, TRL with plugtune's settings and plugtune, on
+* SFT (bench/sft.py): the tool-call tutorial's recipe, TRL's defaults, TRL with plugtune's settings and plugtune, on
   ``--sft-rows`` rows of `task=qa` and `task=toolcall`;
 * MFU (bench/mfu.py's figures) of the SFT qa run against the GPU's measured bf16 matmul peak.
 
@@ -36,8 +36,8 @@ from mfu import matmul_peak, mfu_figures, parameter_counts, print_mfu
 from random_model import SHAPES, write_random_model
 
 BENCH = Path(__file__).resolve().parent
-INTENT_VARIANTS = ("w1-again", "plugtune")
-SFT_VARIANTS = ("w4", "trl-defaults", "trl-matched", "plugtune")
+INTENT_VARIANTS = ("intent-tutorial-again", "plugtune")
+SFT_VARIANTS = ("toolcall-tutorial", "trl-defaults", "trl-matched", "plugtune")
 # plugtune's model config for a shape, where it has one (target modules, notes); the weights come
 # from model.path either way.
 MODEL_CONFIGS = {"qwen2.5-1.5b": "qwen2.5-1.5b"}
@@ -62,7 +62,7 @@ def shape_suite(shape: str, model_dir: Path, args, peak: tuple[float, str], fail
     ``save()`` after each variant."""
     overrides = ([f"model={MODEL_CONFIGS[shape]}"] if shape in MODEL_CONFIGS else []) + [f"model.path={model_dir}"]
 
-    print(f"\n## {shape} (random weights): intent, W1 recipe vs plugtune default", flush=True)
+    print(f"\n## {shape} (random weights): intent, tutorial recipe vs plugtune default", flush=True)
     extra = (["--train-rows", str(args.intent_rows)] if args.intent_rows else []) + override_args(overrides)
     rows = figures["intent"] = []
     for variant in INTENT_VARIANTS:

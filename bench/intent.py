@@ -1,11 +1,11 @@
-"""Intent classification: plugtune's `task=intent` default against W1's recipe, literally.
+"""Intent classification: plugtune's `task=intent` default against the intent tutorial's recipe, literally.
 
-W1 (WORKFLOWS.md): AutoModelForSequenceClassification, LoRA r=8 alpha=16 on q_proj+v_proj,
+The intent tutorial's recipe (WORKFLOWS.md): AutoModelForSequenceClassification, LoRA r=8 alpha=16 on q_proj+v_proj,
 HF Trainer, batch 1, every row padded to max_length 64, fp32, 1 epoch, lr 2e-5. Both train on
-the shipped intent data with the embedded model and are scored on the shipped test split. W1's
+the shipped intent data with the embedded model and are scored on the shipped test split. The tutorial recipe's
 per-epoch eval/save is left out of its timed training (it would only slow it further).
-W1 trains one epoch and plugtune's default four; `plugtune-1-epoch` is the default cut to W1's
-one epoch, the like-for-like rate (W1's rate does not depend on the number of epochs);
+The tutorial recipe trains one epoch and plugtune's default four; `plugtune-1-epoch` is the default cut to the tutorial recipe's
+one epoch, the like-for-like rate (the tutorial recipe's rate does not depend on the number of epochs);
 `plugtune-no-freeze` is the default training the LoRA of all 12 blocks in every epoch (no
 `train.speedups.freeze_schedule` schedule), and `plugtune-compile` the default with
 `train.speedups.compile=true`, to show what compiling adds; it
@@ -13,15 +13,15 @@ compiles into an empty cache directory, so its training time includes a first ru
 (later runs on the same machine reuse torch's on-disk cache). `plugtune-fp32` is the default
 with `train.speedups.cpu_bf16=false`: on a CPU with AMX tiles the default trains under bf16 autocast.
 
-The machine's speed drifts over a run of the suite (up to ~25 % between invocations), so W1's
-rate is measured twice: the full `w1` run first, and `w1-again` (the same recipe on its first
-400 rows, training only; batch 1 padded to 64 tokens makes every W1 step cost the same, so any
+The machine's speed drifts over a run of the suite (up to ~25 % between invocations), so the tutorial recipe's
+rate is measured twice: the full `intent-tutorial` run first, and `intent-tutorial-again` (the same recipe on its first
+400 rows, training only; batch 1 padded to 64 tokens makes every tutorial-recipe step cost the same, so any
 rows give its rate) after the plugtune variants. The default's ratio is also printed against
-the mean of the two, a W1 rate taken around it rather than ten minutes before it.
+the mean of the two, a tutorial-recipe rate taken around it rather than ten minutes before it.
 
     python bench/intent.py                    # full data (~35 min on 2 CPU cores)
     python bench/intent.py --train-rows 200   # a quick look at speed only
-    python bench/intent.py --variants w1-again plugtune --set model.path=DIR   # another model (bench/gpu.py)
+    python bench/intent.py --variants intent-tutorial-again plugtune --set model.path=DIR   # another model (bench/gpu.py)
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ def plugtune_variant(train_rows: int | None, overrides: list[str], extra_overrid
     }
 
 
-W1_AGAIN_ROWS = 400  # enough steps (~2 min) for a steady rate
+TUTORIAL_AGAIN_ROWS = 400  # enough steps (~2 min) for a steady rate
 
 
-def w1_variant(train_rows: int | None, overrides: list[str], evaluate: bool = True) -> dict:
+def tutorial_variant(train_rows: int | None, overrides: list[str], evaluate: bool = True) -> dict:
     import json
 
     import torch
@@ -114,13 +114,13 @@ def w1_variant(train_rows: int | None, overrides: list[str], evaluate: bool = Tr
     return figures
 
 
-def w1_again_variant(train_rows: int | None, overrides: list[str]) -> dict:
-    """W1's rate once more, after the plugtune variants: its first W1_AGAIN_ROWS rows, no scoring."""
-    return w1_variant(min(train_rows or W1_AGAIN_ROWS, W1_AGAIN_ROWS), overrides, evaluate=False)
+def tutorial_again_variant(train_rows: int | None, overrides: list[str]) -> dict:
+    """The tutorial recipe's rate once more, after the plugtune variants: its first TUTORIAL_AGAIN_ROWS rows, no scoring."""
+    return tutorial_variant(min(train_rows or TUTORIAL_AGAIN_ROWS, TUTORIAL_AGAIN_ROWS), overrides, evaluate=False)
 
 
 def plugtune_one_epoch_variant(train_rows: int | None, overrides: list[str]) -> dict:
-    """The default with W1's single epoch: the per-epoch rate, without the frozen-block cache that
+    """The default with the tutorial recipe's single epoch: the per-epoch rate, without the frozen-block cache that
     makes the default's later epochs cheaper."""
     return plugtune_variant(train_rows, overrides, ("train.epochs=1",))
 
@@ -142,9 +142,9 @@ def plugtune_fp32_variant(train_rows: int | None, overrides: list[str]) -> dict:
     return plugtune_variant(train_rows, overrides, ("train.speedups.cpu_bf16=false",))
 
 
-VARIANTS = {"w1": w1_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "plugtune": plugtune_variant,
+VARIANTS = {"intent-tutorial": tutorial_variant, "plugtune-1-epoch": plugtune_one_epoch_variant, "plugtune": plugtune_variant,
             "plugtune-fp32": plugtune_fp32_variant, "plugtune-no-freeze": plugtune_no_freeze_variant,
-            "plugtune-compile": plugtune_compile_variant, "w1-again": w1_again_variant}
+            "plugtune-compile": plugtune_compile_variant, "intent-tutorial-again": tutorial_again_variant}
 
 
 TABLE_COLUMNS = [
@@ -168,19 +168,19 @@ def main() -> None:
     extra = (["--train-rows", str(args.train_rows)] if args.train_rows else []) + override_args(args.overrides)
     rows = [{"variant": name, **run_variant(__file__, name, extra)} for name in args.variants]
     for row in rows:
-        if row["variant"] == "w1-again" and "w1" in args.variants:
-            # It trains on fewer rows: only its rate and memory compare with W1's full run.
+        if row["variant"] == "intent-tutorial-again" and "intent-tutorial" in args.variants:
+            # It trains on fewer rows: only its rate and memory compare with the tutorial recipe's full run.
             row["ratio_keys"] = {"examples_per_second", "peak_rss_mib", "peak_gpu_mib"}
-    reference = next(name for name in ("w1", "w1-again", *args.variants) if name in args.variants)
+    reference = next(name for name in ("intent-tutorial", "intent-tutorial-again", *args.variants) if name in args.variants)
     print_table(rows, TABLE_COLUMNS, reference=reference)
     by_name = {row["variant"]: row for row in rows}
-    if not {"w1", "w1-again", "plugtune"} <= by_name.keys():
+    if not {"intent-tutorial", "intent-tutorial-again", "plugtune"} <= by_name.keys():
         return
-    w1_rates = [by_name[name]["examples_per_second"] for name in ("w1", "w1-again")]
-    w1_mean = sum(w1_rates) / 2
-    print(f"\nW1 examples/s before / after the plugtune variants: {w1_rates[0]:.2f} / {w1_rates[1]:.2f} "
-          f"({w1_rates[1] / w1_rates[0] - 1:+.1%}); plugtune default against their mean {w1_mean:.2f}: "
-          f"{by_name['plugtune']['examples_per_second'] / w1_mean:.2f}×")
+    tutorial_rates = [by_name[name]["examples_per_second"] for name in ("intent-tutorial", "intent-tutorial-again")]
+    tutorial_mean = sum(tutorial_rates) / 2
+    print(f"\nTutorial recipe examples/s before / after the plugtune variants: {tutorial_rates[0]:.2f} / {tutorial_rates[1]:.2f} "
+          f"({tutorial_rates[1] / tutorial_rates[0] - 1:+.1%}); plugtune default against their mean {tutorial_mean:.2f}: "
+          f"{by_name['plugtune']['examples_per_second'] / tutorial_mean:.2f}×")
 
 
 if __name__ == "__main__":

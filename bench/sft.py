@@ -1,4 +1,4 @@
-"""Generative fine-tuning speed: plugtune's `task=qa` / `task=toolcall` training against W4's
+"""Generative fine-tuning speed: plugtune's `task=qa` / `task=toolcall` training against the tool-call tutorial's
 recipe literally and against plain TRL `SFTTrainer` with its default settings.
 
 All three train the same tokenised rows of the shipped data (plugtune's chat/alpaca rendering,
@@ -7,7 +7,7 @@ embedded SmolLM2-135M for qa, the embedded Gemma 3 270M for toolcall):
 
 * plugtune: the task's defaults (LoRA r16 on every linear layer of the last 12 blocks, batch 8,
   rows grouped by length, loss computed on answer positions only);
-* W4 (WORKFLOWS.md): LoRA r=8 alpha=32 dropout 0.1 on all attention and MLP projections of every
+* `toolcall-tutorial`, the tool-call tutorial (WORKFLOWS.md): LoRA r=8 alpha=32 dropout 0.1 on all attention and MLP projections of every
   block, DataCollatorForSeq2Seq, batch 4 x accumulation 4, lr 1e-4, gradient checkpointing, fp32;
 * TRL defaults: `SFTTrainer(model, args=SFTConfig(output_dir, num_train_epochs=1, use_cpu=True,
   completion_only_loss=True), peft_config=<plugtune's LoRA config>)`, everything else as TRL
@@ -23,7 +23,7 @@ Tokens/s counts non-padding tokens of the training rows.
     python bench/sft.py --train-rows 16  # a smoke run
     python bench/sft.py --set model.path=DIR   # another model (bench/gpu.py)
 
-On a GPU every variant trains there, as its recipe's script would: W4 and TRL in the model's
+On a GPU every variant trains there, as its recipe's script would: the tutorial recipe and TRL in the model's
 dtype (`model.dtype=auto`: bf16), TRL with its bf16 autocast, plugtune with its own settings.
 """
 
@@ -78,7 +78,7 @@ def plugtune_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
 
 
 def labelled(rows: list[dict]):
-    """Rows as W4's script builds them: input_ids, attention_mask, labels -100 outside the answer."""
+    """Rows as the tool-call tutorial's script builds them: input_ids, attention_mask, labels -100 outside the answer."""
     from datasets import Dataset
 
     return Dataset.from_list([
@@ -88,7 +88,7 @@ def labelled(rows: list[dict]):
     ])
 
 
-def w4_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
+def toolcall_tutorial_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
@@ -97,7 +97,7 @@ def w4_variant(task: str, train_rows: int, overrides: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg, ctx, plugins, rows = prepare(task, train_rows, tmp, overrides)
         model = plugins.head.load_base(ctx)
-        model.enable_input_require_grads()  # what W4 scripts do for gradient checkpointing with LoRA
+        model.enable_input_require_grads()  # what the tutorial's scripts do for gradient checkpointing with LoRA
         model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=32, lora_dropout=0.1,
                                                  target_modules=W4_TARGETS, bias="none"))
         args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=4, gradient_accumulation_steps=4,
@@ -146,7 +146,7 @@ def trl_matched_variant(task: str, train_rows: int, overrides: list[str]) -> dic
                        warmup_steps=0.05, weight_decay=0.0, seed=42, data_seed=42)
 
 
-VARIANTS = {"plugtune": plugtune_variant, "w4": w4_variant, "trl-defaults": trl_variant, "trl-matched": trl_matched_variant}
+VARIANTS = {"plugtune": plugtune_variant, "toolcall-tutorial": toolcall_tutorial_variant, "trl-defaults": trl_variant, "trl-matched": trl_matched_variant}
 
 
 TABLE_COLUMNS = [
@@ -173,12 +173,12 @@ def main() -> None:
     slow_bf16 = not on_gpu() and not cpu_has_amx()
     for task in args.task:
         rows = []
-        for name in ("w4", "trl-defaults", "trl-matched", "plugtune"):
+        for name in ("toolcall-tutorial", "trl-defaults", "trl-matched", "plugtune"):
             limit = min(args.train_rows, TRL_DEFAULTS_MAX_ROWS) if name == "trl-defaults" and slow_bf16 else args.train_rows
             rows.append({"variant": name, **run_variant(__file__, name, ["--task", task, "--train-rows", str(limit),
                                                                           *override_args(args.overrides)])})
         print(f"\ntask={task}, {args.train_rows} rows, 1 epoch")
-        print_table(rows, TABLE_COLUMNS, reference="w4")
+        print_table(rows, TABLE_COLUMNS, reference="toolcall-tutorial")
         for row in rows:
             if row.get("note"):
                 print(f"{row['variant']}: {row['note']}")
