@@ -11,7 +11,11 @@ gain reflects the paired design (the rows both models find hard are drawn togeth
 A model's interval on a right-or-wrong metric (every per-row score 0 or 1: accuracy, exact match)
 is the Wilson score interval of its rate instead. The percentile bootstrap collapses there when
 every row came out the same: 6 of 6 right reads [1.000, 1.000], as if six rows proved a perfect
-model; Wilson's reads [0.610, 1.000].
+model; Wilson's reads [0.610, 1.000]. A gain on such a metric gets Newcombe's square-and-add
+interval for paired rates (:func:`paired_rate_difference_interval`), built from the two models'
+Wilson intervals and the correlation of their rows. On few rows the bootstrap reaches the
+impossible-looking end: a base model right on 0 of 10 rows and a tuned one on 7 gives a gain of
+[+0.400, +1.000] (every resample's tuned rate can be 10 of 10); Newcombe's reads [+0.289, +0.892].
 
 Paired test per gain:
 
@@ -56,6 +60,7 @@ log = logging.getLogger("plugtune")
 
 METHOD = "percentile bootstrap"
 WILSON = "Wilson score"
+NEWCOMBE = "Newcombe paired score"
 # Models in the order tables show them; any other name follows, sorted.
 MODEL_ORDER = ("baseline", "classic", "finetuned")
 # Gains reported, as (better, worse): each present pair gives "<better>_vs_<worse>".
@@ -181,6 +186,32 @@ def wilson_interval(right: float, rows: int, level: float) -> tuple[float, float
     return low, high
 
 
+def paired_rate_difference_interval(both: int, better_only: int, worse_only: int, neither: int,
+                                    level: float) -> tuple[float, float]:
+    """Newcombe's square-and-add interval (1998, his method 10) for the difference of two rates
+    measured on the same rows: ``better`` right on ``both + better_only`` rows, ``worse`` right on
+    ``both + worse_only``. Each rate's Wilson interval gives the distance to its bounds; the two
+    distances add in quadrature, less twice the rows' correlation (phi of the 2x2 table, its
+    positive part reduced by half the rows, as in the method's published form)."""
+    rows = both + better_only + worse_only + neither
+    better_right, worse_right = both + better_only, both + worse_only
+    p1, p2 = better_right / rows, worse_right / rows
+    l1, u1 = wilson_interval(better_right, rows, level)
+    l2, u2 = wilson_interval(worse_right, rows, level)
+    margins = better_right * (rows - better_right) * worse_right * (rows - worse_right)
+    phi = 0.0
+    if margins:
+        cross = both * neither - better_only * worse_only
+        if cross > rows / 2:
+            phi = (cross - rows / 2) / math.sqrt(margins)
+        elif cross < 0:
+            phi = cross / math.sqrt(margins)
+    difference = p1 - p2
+    below = math.sqrt(max(0.0, (p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2)))
+    above = math.sqrt(max(0.0, (p2 - l2) ** 2 + (u1 - p1) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1)))
+    return max(-1.0, difference - below), min(1.0, difference + above)
+
+
 def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1 - level) / 2
     # nan-aware: a resample on which a generic evaluator could not report the metric is left out.
@@ -267,19 +298,22 @@ def compute(predictions: dict[str, list], evaluators: dict[str, object], metric:
             continue
         diff = samples[better] - samples[worse]
         value = values[better] - values[worse]
-        low, high = _interval(diff, level)
-        gain: dict[str, Any] = {"value": value, "low": low, "high": high}
+        gain: dict[str, Any] = {"value": value}
         if binary:
-            better_only = int(np.count_nonzero((matrix[:, names.index(better)] == 1) & (matrix[:, names.index(worse)] == 0)))
-            worse_only = int(np.count_nonzero((matrix[:, names.index(better)] == 0) & (matrix[:, names.index(worse)] == 1)))
+            right_b, right_w = matrix[:, names.index(better)] == 1, matrix[:, names.index(worse)] == 1
+            both, neither = int(np.count_nonzero(right_b & right_w)), int(np.count_nonzero(~right_b & ~right_w))
+            better_only, worse_only = int(np.count_nonzero(right_b & ~right_w)), int(np.count_nonzero(~right_b & right_w))
+            gain["low"], gain["high"] = paired_rate_difference_interval(both, better_only, worse_only, neither, level)
             gain.update(test="mcnemar", p_value=mcnemar_p(better_only, worse_only),
                         discordant={f"{better}_only": better_only, f"{worse}_only": worse_only})
         else:
+            gain["low"], gain["high"] = _interval(diff, level)
             gain.update(test="paired_bootstrap", p_value=bootstrap_p(diff, value))
         gains[f"{better}_vs_{worse}"] = gain
     return {
         "metric": metric, "level": float(level), "resamples": int(used), "seed": int(seed), "rows": int(rows),
-        "method": METHOD, "model_interval": WILSON if binary else METHOD, "path": path, "models": models,
+        "method": METHOD, "model_interval": WILSON if binary else METHOD, "gain_interval": NEWCOMBE if binary else METHOD,
+        "path": path, "models": models,
         "gains": gains,
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -316,7 +350,9 @@ def console_lines(conf: dict | None) -> list[str]:
         f"{n} {m['value']:.3f} [{m['low']:.3f}, {m['high']:.3f}]" for n, m in conf["models"].items()
     )
     how = f"{conf['resamples']} resamples"
-    if _model_interval(conf) != conf["method"]:
+    if _gain_interval(conf) != conf["method"]:
+        how = f"each model's: {_model_interval(conf)}; the gains': {_gain_interval(conf)}"
+    elif _model_interval(conf) != conf["method"]:
         how = f"each model's: {_model_interval(conf)}; the gains': {how}"
     lines = [f"{conf['metric']} {_pct(conf['level'])} interval ({conf['rows']} rows, {how}): {models}"]
     for key, g in conf["gains"].items():
@@ -330,12 +366,21 @@ def _model_interval(conf: dict) -> str:
     return conf.get("model_interval", conf["method"])  # results.json files from before the key: one method
 
 
+def _gain_interval(conf: dict) -> str:
+    """The interval the gains got."""
+    return conf.get("gain_interval", conf["method"])  # results.json files from before the key: the bootstrap
+
+
 def _intervals_used(conf: dict) -> str:
     """Which intervals report.md's Confidence section shows, in words."""
     drawn = (f"{conf['method']} intervals from {conf['resamples']} resamples of the {conf['rows']} scored eval rows "
              f"(seed {conf['seed']})")
     if _model_interval(conf) == conf["method"]:
         return drawn
+    if _gain_interval(conf) != conf["method"]:
+        return (f"intervals: each model's is the {_model_interval(conf)} interval of its rate of right rows "
+                f"({conf['rows']} scored eval rows); the gains' are {_gain_interval(conf)} intervals "
+                "(Newcombe's square-and-add for two rates on the same rows)")
     return (f"intervals: each model's is the {_model_interval(conf)} interval of its rate of right rows; "
             f"the gains' are {drawn}")
 

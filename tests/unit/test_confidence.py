@@ -9,7 +9,8 @@ from scipy.stats import binomtest
 
 from core import Prediction
 from core.confidence import (
-    MAX_EVALUATE_RESAMPLES, bootstrap_p, compute, console_lines, markdown_lines, mcnemar_p, wilson_interval,
+    MAX_EVALUATE_RESAMPLES, bootstrap_p, compute, console_lines, markdown_lines, mcnemar_p,
+    paired_rate_difference_interval, resample_indices, row_counts, wilson_interval,
 )
 from core.kinds import RunContext
 from plugins.generation_metrics import MeanScoreEvaluator, exact_match_score, rouge_l_f1, token_f1
@@ -240,13 +241,19 @@ def test_an_evaluator_without_a_fast_path_is_called_per_resample_with_a_cap():
     slow = run(predictions, "hit_rate", {"plain": EvaluateOnly()}, resamples=1000)
     fast = run(predictions, "accuracy", resamples=MAX_EVALUATE_RESAMPLES)
     assert slow["path"] == "evaluate per resample" and slow["resamples"] == MAX_EVALUATE_RESAMPLES
-    # Same seed, same draws: the generic path gives the fast path's numbers for the same metric
-    # (the gains: each model's own interval on accuracy is Wilson's, not drawn).
     for name in ("baseline", "finetuned"):
         assert slow["models"][name]["value"] == fast["models"][name]["value"]
-    for key in ("value", "low", "high"):
-        assert slow["gains"]["finetuned_vs_baseline"][key] == pytest.approx(fast["gains"]["finetuned_vs_baseline"][key], abs=1e-12)
-    assert slow["gains"]["finetuned_vs_baseline"]["test"] == "paired_bootstrap"
+    # Same seed, same draws: the generic path's gain interval is the percentile interval of the
+    # per-row hits resampled on those draws (accuracy's own gain interval is Newcombe's, not drawn).
+    hits = np.array([[p.prediction == p.reference for p in predictions[name]] for name in ("finetuned", "baseline")],
+                    dtype=np.float64).T
+    gains = np.concatenate([row_counts(idx, 80) @ (hits[:, 0] - hits[:, 1]) / 80
+                            for idx in resample_indices(80, MAX_EVALUATE_RESAMPLES, 7)])
+    low, high = np.quantile(gains, [0.025, 0.975])
+    gain = slow["gains"]["finetuned_vs_baseline"]
+    assert (gain["low"], gain["high"]) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+    assert gain["value"] == pytest.approx(fast["gains"]["finetuned_vs_baseline"]["value"], abs=1e-12)
+    assert gain["test"] == "paired_bootstrap" and slow["gain_interval"] == "percentile bootstrap"
 
 
 def test_console_and_markdown_lines_name_the_numbers():
@@ -290,9 +297,41 @@ def test_a_right_or_wrong_rate_gets_the_wilson_interval_even_when_every_row_agre
     assert conf["model_interval"] == "Wilson score" and conf["method"] == "percentile bootstrap"
     assert any("Wilson score interval of its rate" in line for line in markdown_lines(conf))
     assert console_lines(conf)[0].startswith(
-        "accuracy 95% interval (6 rows, each model's: Wilson score; the gains': 1000 resamples): baseline 0.000 [0.000, 0.390], finetuned 1.000 [0.610, 1.000]")
+        "accuracy 95% interval (6 rows, each model's: Wilson score; the gains': Newcombe paired score): baseline 0.000 [0.000, 0.390], finetuned 1.000 [0.610, 1.000]")
     assert [wilson_interval(0, n, 0.95)[0] for n in range(1, 200)] == [0.0] * 199  # exactly, not 3e-17
     assert [wilson_interval(n, n, 0.95)[1] for n in range(1, 200)] == [1.0] * 199
     middle = run(pair(24, 0.25, 0.75), "accuracy")["models"]["finetuned"]  # 18 of 24
     assert (round(middle["low"], 3), round(middle["high"], 3)) == (0.551, 0.880)
     assert run(pair(24, 0.25, 0.75))["model_interval"] == "percentile bootstrap"  # macro-F1: drawn
+
+
+# Fails before the change: the gain on 10 rows, 0 right before and 7 after, read [+0.400, +1.000]
+# (a percentile bootstrap of the tuned rate, which can resample to 10 of 10).
+def test_a_gain_in_a_right_or_wrong_rate_gets_newcombes_paired_interval():
+    refs = references(10)
+    conf = run({"baseline": classified("baseline", refs, [False] * 10, 1),
+                "finetuned": classified("finetuned", refs, [True] * 7 + [False] * 3, 2)}, "accuracy")
+    gain = conf["gains"]["finetuned_vs_baseline"]
+    assert gain["value"] == pytest.approx(0.7)
+    # No row right before, so the rows' correlation is 0: the distances to the two Wilson bounds
+    # (0/10: up to 0.278; 7/10: [0.397, 0.892]) add in quadrature.
+    tuned_low, tuned_high = wilson_interval(7, 10, 0.95)
+    base_high = wilson_interval(0, 10, 0.95)[1]
+    assert gain["low"] == pytest.approx(0.7 - ((0.7 - tuned_low) ** 2 + base_high ** 2) ** 0.5)
+    assert gain["high"] == pytest.approx(tuned_high)
+    assert (round(gain["low"], 3), round(gain["high"], 3)) == (0.289, 0.892)
+    assert conf["gain_interval"] == "Newcombe paired score"
+    assert "the gains' are Newcombe paired score intervals" in "\n".join(markdown_lines(conf))
+
+
+def test_the_paired_interval_gives_the_published_figures():
+    # Fagerland, Lydersen and Laake's worked example of the paired 2x2 table (Cavo et al., 2012):
+    # 59 rows right under both, 6 under the first only, 16 under the second only, 80 under neither:
+    # difference -0.0621, 95 % interval -0.1186 to -0.0046.
+    low, high = paired_rate_difference_interval(59, 6, 16, 80, 0.95)
+    assert (round(low, 4), round(high, 4)) == (-0.1186, -0.0046)
+    # Rows that agree more give a narrower interval for the same difference.
+    independent = paired_rate_difference_interval(10, 20, 10, 60, 0.95)
+    correlated = paired_rate_difference_interval(30, 10, 0, 60, 0.95)
+    assert correlated[1] - correlated[0] < independent[1] - independent[0]
+    assert paired_rate_difference_interval(0, 0, 0, 12, 0.95)[0] < 0 < paired_rate_difference_interval(0, 0, 0, 12, 0.95)[1]
