@@ -477,12 +477,14 @@ def _known_labels(cfg, path, examples: list[Example]) -> tuple[list[Example], di
 
 def read_eval(cfg) -> list[Example]:
     """A finished run's eval rows, read again as the run read them (``data.eval_path`` with the
-    run's format; classification rows with labels outside ``task.labels`` left out): what
-    ``core.export`` re-scores the exported model on."""
+    run's format; classification rows with labels outside ``task.labels`` left out; then its
+    first ``data.max_eval_rows``): what ``core.export`` re-scores the exported model on."""
     from core.registry import get_registry
 
     data_format = get_registry().get("data_format", str(cfg.data.format))
     examples, _, _ = _read(cfg.data.eval_path, data_format, cfg.data, bool(cfg.data.get("split_turns")))
     if cfg.task.labels:
         examples, _ = keep_known_labels(examples, list(cfg.task.labels))
+    if cfg.data.get("max_eval_rows") is not None:
+        examples = examples[: cfg.data.max_eval_rows]  # after the labels, as the run cut them
     return examples
