@@ -151,10 +151,12 @@ class ServedRun:
     """``python -m core.serve run_dir=RUN_DIR ARGS`` in a subprocess on 127.0.0.1 and a free port,
     started when made (its banner read, at most ``start_timeout`` s) and stopped by :meth:`stop` or
     on leaving a ``with`` block. ``idle_exit`` makes the server stop by itself after that many
-    seconds without requests, so a crashed test leaves nothing listening."""
+    seconds without requests, so a crashed test leaves nothing listening. ``env`` is added to the
+    server's environment (e.g. ``PLUGTUNE_CACHE``)."""
 
     def __init__(self, run_dir, *args: str, idle_exit: int = 60, start_timeout: int = 120,
-                 client_timeout: int = 60):
+                 client_timeout: int = 60, env: dict | None = None):
+        import os
         import subprocess
         import sys
         import time
@@ -164,7 +166,8 @@ class ServedRun:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "core.serve", f"run_dir={run_dir}", f"port={self.port}",
              f"idle_exit={idle_exit}", *args],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
         deadline = time.monotonic() + start_timeout
         self.banner = ""
         while "serving" not in self.banner:

@@ -1,6 +1,7 @@
-"""Shipping a tool-call run on the embedded Gemma 3 270M: GGUF q8_0 and f16 through llama.cpp's
-converter, each checked against the adapter on the eval rows, and the OpenAI client getting
-``tool_calls`` back from ``core.serve``."""
+"""Shipping a tool-call run on the embedded Gemma 3 270M (the shared run of conftest.py, also
+checked by test_toolcall.py): GGUF q8_0 and f16 through llama.cpp's converter, each checked
+against the adapter on the eval rows, and the OpenAI client getting ``tool_calls`` back from
+``core.serve``."""
 
 import json
 import time
@@ -11,36 +12,21 @@ from core.testing import REPO, ServedRun, run_cli
 
 pytestmark = pytest.mark.slow
 
-EVAL_ROWS = 24
 
-
-@pytest.fixture(scope="module")
-def toolcall_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ship-toolcall")
-    rows = json.loads((REPO / "data" / "toolcall" / "test.json").read_text(encoding="utf-8"))
-    eval_file = root / "test.json"
-    eval_file.write_text(json.dumps(rows[:EVAL_ROWS], ensure_ascii=False), encoding="utf-8")
-    run_dir = root / "run"
-    # A short training on the shipped calls: enough for the answers to be calls, which is what
-    # shipping must keep.
-    result = run_cli("core", "task=toolcall", "train.max_steps=30", f"data.eval_path={eval_file}",
-                     f"hydra.run.dir={run_dir}", timeout=1200)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
-
-
-def test_gguf_q8_0_and_f16_exports_are_checked_against_the_adapter(toolcall_run):
-    result = run_cli("core.export", f"run_dir={toolcall_run}", "format=gguf", "quantization=q8_0,f16", timeout=1800)
+def test_gguf_q8_0_and_f16_exports_are_checked_against_the_adapter(shipped_toolcall_run):
+    toolcall_run, rows = shipped_toolcall_run.run_dir, shipped_toolcall_run.eval_rows
+    result = run_cli("core.export", f"run_dir={toolcall_run}", "format=gguf", "quantization=q8_0,f16",
+                     env={"PLUGTUNE_CACHE": str(shipped_toolcall_run.cache)}, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     folder = toolcall_run / "gguf"
     checks = {c["format"]: c for c in json.loads((folder / "export_check.json").read_text())["checks"]}
     assert set(checks) == {"merged", "q8_0", "f16"}
     adapter = checks["merged"]["adapter"]
-    assert adapter > 0.1  # the short training makes calls, some of them exact
+    assert adapter > 0.5  # the shared run makes calls, most of them exact
     assert checks["merged"]["differing_rows"] == 0 and checks["merged"]["artifact_value"] == adapter
     for name in ("q8_0", "f16"):
         check = checks[name]
-        assert check["passed"] and check["rows"] == EVAL_ROWS and check["adapter"] == adapter
+        assert check["passed"] and check["rows"] == rows and check["adapter"] == adapter
         assert f"tool_call.exact_match adapter {adapter:.4f}, {name} {check['artifact_value']:.4f}" in result.stdout
     assert (folder / "model-q8_0.gguf").stat().st_size < (folder / "model-f16.gguf").stat().st_size
     modelfile = (folder / "Modelfile").read_text()
@@ -48,8 +34,10 @@ def test_gguf_q8_0_and_f16_exports_are_checked_against_the_adapter(toolcall_run)
     assert "<start_of_turn>model\n{{ .Response }}<end_of_turn>" in modelfile
 
 
-def test_the_openai_client_gets_tool_calls_from_the_server(toolcall_run):
-    with ServedRun(toolcall_run, idle_exit=120, client_timeout=120) as server:
+def test_the_openai_client_gets_tool_calls_from_the_server(shipped_toolcall_run):
+    toolcall_run, rows = shipped_toolcall_run.run_dir, shipped_toolcall_run.eval_rows
+    cache = {"PLUGTUNE_CACHE": str(shipped_toolcall_run.cache)}
+    with ServedRun(toolcall_run, idle_exit=120, client_timeout=120, env=cache) as server:
         client = server.client()
         tools = json.loads((REPO / "data" / "toolcall" / "tools.json").read_text(encoding="utf-8"))
         reply = client.chat.completions.create(model="run", messages=[{"role": "user", "content": "邀请王磊参加会议"}],
@@ -67,6 +55,7 @@ def test_the_openai_client_gets_tool_calls_from_the_server(toolcall_run):
         assert chunks[-1].choices[0].finish_reason == "tool_calls"
         # The server's answers to the eval rows are the adapter's (the export check through the client).
         started = time.monotonic()
-        checked = run_cli("core.export_check", f"run_dir={toolcall_run}", f"artifact={server.url}", timeout=900)
+        checked = run_cli("core.export_check", f"run_dir={toolcall_run}", f"artifact={server.url}", env=cache,
+                          timeout=900)
         assert checked.returncode == 0, checked.stderr[-3000:]
-        assert f"0 of {EVAL_ROWS} answers differ: ok" in checked.stdout, (checked.stdout[-2000:], time.monotonic() - started)
+        assert f"0 of {rows} answers differ: ok" in checked.stdout, (checked.stdout[-2000:], time.monotonic() - started)
