@@ -13,10 +13,9 @@ pytestmark = pytest.mark.slow
 
 def test_toolcall_on_gemma_learns_calls(shipped_toolcall_run):
     """The default schedule (3 epochs) on the first 300 of the 886 train rows, 24 test rows
-    (the shared run in conftest.py, ~5 minutes on 2 cores with the conversion): exact match 0.875
-    here (21 of 24). Seeds moved the
-    full run's exact match by up to 0.1 (README), so the bar leaves room for another CPU's rounding
-    to take another path; the base model is at 0."""
+    (the shared run in conftest.py, ~5 minutes on 2 cores with the conversion): exact match
+    0.875 here (21 of 24). Seeds moved the full run's exact match by up to 0.1 (README), so the
+    bar leaves room for another CPU's rounding to take another path; the base model is at 0."""
     run_dir, cache = shipped_toolcall_run.run_dir, shipped_toolcall_run.cache
 
     converted = cache / "models" / "gemma3-270m"
