@@ -49,11 +49,12 @@ def mark_trained(tokenizer, row: dict) -> str:
     return "".join(pieces)
 
 
-def split_report(name: str, rows: list[dict], max_length: int, loss_on: str = "answer") -> list[str]:
-    """Counts, lengths and trained tokens of one split's encoded rows (``loss_on``: train.loss_on)."""
+def split_report(name: str, rows: list[dict], max_length: int, loss_on: str = "answer", made_of: str = "") -> list[str]:
+    """Counts, lengths and trained tokens of one split's encoded rows (``loss_on``: train.loss_on;
+    ``made_of``: what the count is made of, e.g. `` (30 from the file + 120 copies)``)."""
     truncated = sum(1 for r in rows if r.get("truncated"))
     lines = [
-        f"{name}: {len(rows)} rows; tokens per row: {length_summary([len(r['input_ids']) for r in rows])}",
+        f"{name}: {len(rows)} rows{made_of}; tokens per row: {length_summary([len(r['input_ids']) for r in rows])}",
         f"  truncated to task.max_length={max_length}: {truncated} rows ({truncated / max(len(rows), 1):.1%})",
     ]
     if rows and "completion_mask" in rows[0]:
@@ -88,7 +89,9 @@ def inspect(cfg, plugins) -> str:
     lines = [f"task {cfg.task.name}: data format {cfg.data.format}, head {cfg.task.head}, "
              f"template {cfg.task.prompt_template}, tokenizer of {cfg.model.name}"]
     loss_on = getattr(cfg.train.loss_on, "value", cfg.train.loss_on)  # the enum's name as written in the config
-    lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length, loss_on)
+    copies = data.argument_variants["rows_added"] if data.argument_variants else 0
+    made_of = f" ({len(train) - copies} from the file + {copies} copies with new argument values)" if copies else ""
+    lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length, loss_on, made_of)
     lines += split_report(f"eval {cfg.data.eval_path}", evaluation, cfg.task.max_length, loss_on)
     if data.val:
         source = data.validation["source"]

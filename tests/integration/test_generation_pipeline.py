@@ -128,6 +128,8 @@ def test_inspect_mode_shows_a_copy_with_new_argument_values(tiny_model, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "data.vary_arguments_until=500: 104 training rows" in out
+    # The train count says what it is made of (the file's rows and the copies, 4 a row).
+    assert f"train {office / 'train.json'}: 520 rows (104 from the file + 416 copies with new argument values);" in out
     head, shown = out.split("first copy (", 1)
     assert shown.startswith(f"{office / 'train.json'}:2 (new argument values)), exactly as the model sees it:")
     original = json.loads((office / "train.json").read_text(encoding="utf-8"))[0]
