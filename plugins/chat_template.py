@@ -136,9 +136,9 @@ class ChatTemplate:
             self._checked_tools.add(id(tokenizer))
             if self._render(tokenizer, messages, _with_tool_names(tools)) == text:
                 log.warning(
-                    "%s does not render tools lists (data.tools_file or a row's own tools), so the calls "
-                    "train without the model seeing the tool schemas, which only check the data and score "
-                    "the calls (said once; first seen at %s: %s; Qwen2.5 models' chat templates render them)",
+                    "%s does not render tools lists (data.tools_file or a row's own tools): the model never "
+                    "sees the tool schemas, in training or when answering; they only check the data and score "
+                    "the calls (said once; e.g. %s: %s; Qwen2.5 models' chat templates render them)",
                     self._name(tokenizer), example.source, _tool_names(tools),
                 )
 

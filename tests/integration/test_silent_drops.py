@@ -90,9 +90,9 @@ def test_a_template_that_renders_calls_trains_them_and_notes_dropped_tools(token
     assert "SET_REMINDER" in rendered.text and "SET_REMINDER" in rendered.text[slice(*rendered.train_spans[-1])]
     (line,) = [r.getMessage() for r in caplog.records if "tools" in r.getMessage()]
     assert line.startswith("the chat template given as chat_template (task.prompt_template=chat) does not render "
-                           "tools lists (data.tools_file or a row's own tools), so the calls train without the model "
-                           "seeing the tool schemas, which only check the data and score the calls (said once; "
-                           "first seen at calls.jsonl:3: SET_REMINDER;")
+                           "tools lists (data.tools_file or a row's own tools): the model never sees the tool "
+                           "schemas, in training or when answering; they only check the data and score the calls "
+                           "(said once; e.g. calls.jsonl:3: SET_REMINDER;")
 
 
 @pytest.mark.parametrize(
