@@ -332,7 +332,7 @@ def print_summary(results: dict, run_dir: Path) -> None:
                      "(answers side by side in report.md)")
     else:
         lines.append(comparison_table(results["metrics"], results.get("confidence"),
-                                      (results.get("classic_baseline") or {}).get("metrics")))
+                                      (results.get("classic_baseline") or {}).get("metrics"), results.get("main_metric")))
         lines.extend(confidence.console_lines(results.get("confidence")))
         if scoring.get("unscored"):
             lines.append(f"scored {scoring['scored']} of {scoring['eval_rows']} eval rows ({scoring['unscored']} "

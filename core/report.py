@@ -34,15 +34,16 @@ def _interval(confidence: dict | None, metric: str, model: str) -> str:
 
 
 def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | None = None,
-                     classic: dict[str, float] | None = None) -> str:
+                     classic: dict[str, float] | None = None, main: str | None = None) -> str:
     """A compact plain-text table: metric, baseline, fine-tuned, change (fine-tuned minus baseline),
     and the classic baseline's metrics (``classic``) when the run trained one; the main metric's
-    cells carry their interval (``confidence``). A ``-`` cell is a metric one model did not
-    report; a line under the table says so."""
+    cells carry their interval (``confidence``). The ``main`` metric's name is starred, and a line
+    under the table says what that means; a ``-`` cell is a metric one model did not report, and a
+    line says so too."""
     rows = comparison_rows(metrics)
     cells = []
     for name, base, tuned in rows:
-        cells.append([name, _fmt(base) + _interval(confidence, name, "baseline"),
+        cells.append([f"{name} *" if name == main else name, _fmt(base) + _interval(confidence, name, "baseline"),
                       _fmt(tuned) + _interval(confidence, name, "finetuned"),
                       f"{tuned - base:+.4f}" if base is not None and tuned is not None else "-",
                       *([_fmt(classic.get(name)) + _interval(confidence, name, "classic")] if classic else [])])
@@ -52,6 +53,9 @@ def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | No
     for row in [header, *cells]:
         lines.append("  ".join(str(cell).ljust(widths[0]) if i == 0 else str(cell).rjust(widths[i])
                                for i, cell in enumerate(row)).rstrip())
+    if main in dict.fromkeys(name for name, _, _ in rows):
+        lines.append(f"*: the main metric (task.main_metric): the one to quote, with its interval; sweeps rank by it "
+                     "and validation chooses the checkpoint by it")
     missing = [name for name, base, tuned in rows if base is None or tuned is None]
     if missing and metrics.get("baseline") and metrics.get("finetuned"):  # both models scored, one left these out
         lines.append(f"-: not measured for that model, it gave no answer the metric applies to ({', '.join(missing)}; "

@@ -21,3 +21,14 @@ def test_a_table_where_both_models_report_everything_has_no_note():
 def test_a_run_without_a_baseline_gets_no_note():
     table = comparison_table({"finetuned": {"macro_f1": 0.9}}).splitlines()
     assert not any(line.startswith("-:") for line in table)
+
+
+def test_the_main_metric_is_starred_and_explained():
+    # Fails before the change: a tool-call run's table listed exact_match and tool_call.exact_match
+    # side by side with nothing saying which one the run is judged by.
+    metrics = {"baseline": {"tool_call.exact_match": 0.0, "exact_match": 0.0},
+               "finetuned": {"tool_call.exact_match": 0.75, "exact_match": 0.7}}
+    table = comparison_table(metrics, main="tool_call.exact_match").splitlines()
+    assert table[1].startswith("tool_call.exact_match *") and table[2].startswith("exact_match ")
+    assert table[-1].startswith("*: the main metric (task.main_metric): the one to quote")
+    assert not any(line.startswith("*") for line in comparison_table(metrics).splitlines())  # no main given
