@@ -367,7 +367,7 @@ def render(source_of: SourceOf = inspect.getsource, root: Path = ROOT) -> str:
         "wrong type is rejected before anything runs. The defaults below are the schema's; the files",
         "of the chosen groups set many of them (the task selects its own `peft=` and `train=`",
         "presets), and `python -m core task=qa --cfg job` prints every value a run will use.",
-        "`python -m core --help` lists the groups and the config of the default run.",
+        "`python -m core --help` lists the groups and the config of the default run (`task=intent`); `python -m core task=toolcall --help` shows that task's values.",
         "",
         "This page is generated from the schema's source comments (`python -m core.config_docs`).",
         "",
