@@ -349,11 +349,9 @@ def console_lines(conf: dict | None) -> list[str]:
     models = ", ".join(
         f"{n} {m['value']:.3f} [{m['low']:.3f}, {m['high']:.3f}]" for n, m in conf["models"].items()
     )
-    how = f"{conf['resamples']} resamples"
-    if _gain_interval(conf) != conf["method"]:
-        how = f"each model's: {_model_interval(conf)}; the gains': {_gain_interval(conf)}"
-    elif _model_interval(conf) != conf["method"]:
-        how = f"each model's: {_model_interval(conf)}; the gains': {how}"
+    gains = f"{conf['resamples']} resamples" if _gain_interval(conf) == conf["method"] else _gain_interval(conf)
+    how = (gains if _model_interval(conf) == conf["method"]
+           else f"each model's: {_model_interval(conf)}; the gains': {gains}")
     lines = [f"{conf['metric']} {_pct(conf['level'])} interval ({conf['rows']} rows, {how}): {models}"]
     for key, g in conf["gains"].items():
         lines.append(f"  gain {_gain_label(key)} {g['value']:+.3f} [{g['low']:+.3f}, {g['high']:+.3f}], "
@@ -362,7 +360,7 @@ def console_lines(conf: dict | None) -> list[str]:
 
 
 def _model_interval(conf: dict) -> str:
-    """The interval each model's own score got (the gains' is ``conf["method"]``)."""
+    """The interval each model's own score got."""
     return conf.get("model_interval", conf["method"])  # results.json files from before the key: one method
 
 
@@ -377,12 +375,11 @@ def _intervals_used(conf: dict) -> str:
              f"(seed {conf['seed']})")
     if _model_interval(conf) == conf["method"]:
         return drawn
-    if _gain_interval(conf) != conf["method"]:
-        return (f"intervals: each model's is the {_model_interval(conf)} interval of its rate of right rows "
-                f"({conf['rows']} scored eval rows); the gains' are {_gain_interval(conf)} intervals "
-                "(Newcombe's square-and-add for two rates on the same rows)")
-    return (f"intervals: each model's is the {_model_interval(conf)} interval of its rate of right rows; "
-            f"the gains' are {drawn}")
+    models = f"intervals: each model's is the {_model_interval(conf)} interval of its rate of right rows"
+    if _gain_interval(conf) == conf["method"]:
+        return f"{models}; the gains' are {drawn}"
+    return (f"{models} ({conf['rows']} scored eval rows); the gains' are {_gain_interval(conf)} intervals "
+            "(Newcombe's square-and-add for two rates on the same rows)")
 
 
 def markdown_lines(conf: dict | None) -> list[str]:

@@ -363,9 +363,7 @@ def load_data(cfg, data_format) -> LoadedData:
     _warn_untrained_labels(cfg, parts, data.dropped.get("train", {}))
 
     eval_path = cfg.data.eval_path
-    examples = _read_split(cfg, data, "eval", eval_path, plugins[eval_format], split_multi_turn)
-    if cfg.data.max_eval_rows is not None:
-        examples = examples[: cfg.data.max_eval_rows]
+    examples = first_eval_rows(cfg, _read_split(cfg, data, "eval", eval_path, plugins[eval_format], split_multi_turn))
     missing = [ex.source for ex in examples if not has_answer(ex)]
     if missing:
         data.without_answer["eval"] = missing
@@ -485,6 +483,11 @@ def read_eval(cfg) -> list[Example]:
     examples, _, _ = _read(cfg.data.eval_path, data_format, cfg.data, bool(cfg.data.get("split_turns")))
     if cfg.task.labels:
         examples, _ = keep_known_labels(examples, list(cfg.task.labels))
-    if cfg.data.get("max_eval_rows") is not None:
-        examples = examples[: cfg.data.max_eval_rows]  # after the labels, as the run cut them
-    return examples
+    return first_eval_rows(cfg, examples)
+
+
+def first_eval_rows(cfg, examples: list[Example]) -> list[Example]:
+    """The eval rows a run scores: the first ``data.max_eval_rows`` of those read (all when null).
+    The run and the export check both cut here, so an export is checked on the run's rows."""
+    limit = cfg.data.get("max_eval_rows")
+    return examples if limit is None else examples[:limit]

@@ -89,8 +89,9 @@ def inspect(cfg, plugins) -> str:
     lines = [f"task {cfg.task.name}: data format {cfg.data.format}, head {cfg.task.head}, "
              f"template {cfg.task.prompt_template}, tokenizer of {cfg.model.name}"]
     loss_on = getattr(cfg.train.loss_on, "value", cfg.train.loss_on)  # the enum's name as written in the config
-    copies = data.argument_variants["rows_added"] if data.argument_variants else 0
-    made_of = f" ({len(train) - copies} from the file + {copies} copies with new argument values)" if copies else ""
+    variants = data.argument_variants
+    made_of = (f" ({variants['rows']} from the file + {variants['rows_added']} copies with new argument values)"
+               if variants else "")
     lines += split_report(f"train {cfg.data.train_path}", train, cfg.task.max_length, loss_on, made_of)
     lines += split_report(f"eval {cfg.data.eval_path}", evaluation, cfg.task.max_length, loss_on)
     if data.val:

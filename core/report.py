@@ -53,7 +53,7 @@ def comparison_table(metrics: dict[str, dict[str, float]], confidence: dict | No
     for row in [header, *cells]:
         lines.append("  ".join(str(cell).ljust(widths[0]) if i == 0 else str(cell).rjust(widths[i])
                                for i, cell in enumerate(row)).rstrip())
-    if main in dict.fromkeys(name for name, _, _ in rows):
+    if any(name == main for name, _, _ in rows):
         lines.append(f"*: the main metric (task.main_metric): the one to quote, with its interval; sweeps rank by it "
                      "and validation chooses the checkpoint by it")
     missing = [name for name, base, tuned in rows if base is None or tuned is None]

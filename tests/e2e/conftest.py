@@ -14,8 +14,7 @@ TOOLCALL_EVAL_ROWS = 24
 def shipped_toolcall_run(tmp_path_factory) -> SimpleNamespace:
     """task=toolcall with its defaults on the first 300 of the shipped 886 train rows and the first
     24 test rows, into a fresh model cache (so the embedded Gemma 3 270M is converted from its
-    packages for real). Its ``run_dir``, ``cache`` (for ``PLUGTUNE_CACHE``), ``eval_rows`` and
-    ``result`` (the finished ``python -m core`` process).
+    packages for real). Its ``run_dir``, ``cache`` (for ``PLUGTUNE_CACHE``) and ``eval_rows``.
 
     ``data.vary_arguments_until=0``: the full shipped file gets no copies with new argument
     values, and this shortened run keeps the full file's training."""
@@ -25,4 +24,4 @@ def shipped_toolcall_run(tmp_path_factory) -> SimpleNamespace:
                      "data.vary_arguments_until=0", f"hydra.run.dir={run_dir}", env={"PLUGTUNE_CACHE": str(cache)},
                      timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
-    return SimpleNamespace(run_dir=run_dir, cache=cache, eval_rows=TOOLCALL_EVAL_ROWS, result=result)
+    return SimpleNamespace(run_dir=run_dir, cache=cache, eval_rows=TOOLCALL_EVAL_ROWS)
