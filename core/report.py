@@ -76,6 +76,11 @@ def _passes(train: dict) -> str:
     return f" ({length['rows']} rows × {length['epochs']:g} epochs)"
 
 
+# Said in each evaluator section's heading: a reader who jumps to "Worst failures" under the
+# baseline heading took them for the trained model's.
+MODEL_WORDS = {"finetuned": "the trained model", "baseline": "the model before training"}
+
+
 def render_report(
     results: dict,
     evals: dict[str, dict[str, EvalResult]],
@@ -178,7 +183,7 @@ def render_report(
     for model in ("finetuned", "baseline"):
         for evaluator, result in evals.get(model, {}).items():
             if result.report_md:
-                lines += ["", f"## {evaluator}: {model}", "", result.report_md]
+                lines += ["", f"## {evaluator}: {model} ({MODEL_WORDS[model]})", "", result.report_md]
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     lines += _sample_table(predictions, samples)

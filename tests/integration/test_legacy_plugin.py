@@ -108,7 +108,7 @@ def test_legacy_plugin_task_runs_from_the_command_line(legacy_site, tiny_model, 
     for kind, name in [("data_format", "utterance_csv"), ("prompt_template", "customer_turn"), ("evaluator", "label_recall")]:
         assert provided[kind, name]["distribution"] == PROJECT["name"]
         assert provided[kind, name]["version"] == PROJECT["version"]
-    assert "## label_recall: finetuned" in (run_dir / "report.md").read_text()
+    assert "## label_recall: finetuned (the trained model)" in (run_dir / "report.md").read_text()
 
 
 def test_plugin_importing_a_moved_module_fails_at_load_in_one_line(tmp_path, monkeypatch, capsys):

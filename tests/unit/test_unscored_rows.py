@@ -227,3 +227,16 @@ def test_report_lists_each_training_file(tmp_path):
     single = render_report(fake_results({"finetuned": {}}, {}, ["data.train_path=/d/one.jsonl"],
                                         {"train_files": one_file}), {}, {}, [])
     assert "- data: train `/d/one.jsonl`, eval " in single and "1 files" not in single
+
+
+# Fails before the change: the sections read "## tool_call: baseline", and a reader took the
+# baseline's "Worst failures" for the trained model's.
+def test_evaluator_sections_say_which_model_in_words():
+    results = fake_results({"baseline": {"exact_match": 0.0}, "finetuned": {"exact_match": 0.5}},
+                           {"eval_rows": 4, "scored": 2, "unscored": 2})
+    evals = {model: {"tool_call": EvalResult(metrics={}, report_md=f"Worst failures: {model}")}
+             for model in ("baseline", "finetuned")}
+    report = render_report(results, evals, {"baseline": preds("baseline"), "finetuned": preds("finetuned")}, [])
+    trained = report.index("## tool_call: finetuned (the trained model)")
+    before = report.index("## tool_call: baseline (the model before training)")
+    assert trained < report.index("Worst failures: finetuned") < before < report.index("Worst failures: baseline")
