@@ -185,16 +185,20 @@ def chinese_value(run: str) -> int | None:
 
 def new_numbers(text: str, rng: random.Random) -> str:
     """``text`` with each number in it drawn anew, in the same script: a number ``n`` up to 99
-    becomes one from 1 to ``max(12, 2n)`` (hours, days, months and counts keep their size), a
+    becomes one from 1 to ``min(99, max(12, 2n))`` (hours, days, months and counts keep their
+    size; two digits stay two, and Chinese numerals stay in what ``chinese_number`` writes), a
     longer run of digits one with as many digits."""
+    def upper(n: int) -> int:
+        return min(99, max(12, 2 * n))
+
     def redraw(match: re.Match) -> str:
         run = match.group()
         if run[0].isascii():
             if len(run) > 2:
                 return str(rng.randint(10 ** (len(run) - 1), 10 ** len(run) - 1))
-            return str(rng.randint(1, max(12, 2 * int(run))))
+            return str(rng.randint(1, upper(int(run))))
         value = chinese_value(run)
-        return chinese_number(rng.randint(1, max(12, 2 * value) if value else 12))
+        return chinese_number(rng.randint(1, upper(value) if value else 12))
 
     return NUMBER.sub(redraw, text)
 

@@ -99,6 +99,12 @@ def test_the_numbers_in_a_new_value_are_drawn_anew_in_the_same_script():
         assert month.isdigit() and day.isdigit() and 1 <= int(day) <= 36
     for n in range(1, 100):
         assert chinese_value(chinese_number(n)) == n
+    # A splice can make a number of 50 or more (上午九点 + 十二点 → 九十二): drawn up to 2n it went past
+    # 99, where chinese_number has no numerals, and the run stopped with an IndexError.
+    for text in ("上午九十二点", "五十天", "99号"):
+        redrawn = {new_numbers(text, random.Random(seed)) for seed in range(200)}
+        values = [chinese_value(n) if not n.isascii() else int(n) for t in redrawn for n in NUMBER.findall(t)]
+        assert max(values) <= 99 and min(values) >= 1 and len(redrawn) > 20
     assert chinese_value("两") == 2 and chinese_value("一二") is None
 
 
