@@ -468,8 +468,19 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def _report(per_tool: dict[str, dict], failures: list[dict]) -> str:
-    lines = ["| tool | support | name acc | args F1 | exact |", "|---|---:|---:|---:|---:|"]
+def _no_call_note(counts: dict, exact_match: float) -> list[str]:
+    """A line for a model that wrote no call at all (a base model answering in prose): its exact
+    match is then only the rows whose reference is no call, which says nothing about calling."""
+    if counts["predicted_calls"] or not counts["reference_calls"]:
+        return []
+    no_calls = counts["reference_no_calls"]
+    return [f"No answer here is a tool call: all {counts['reference_calls']} rows that need a call were missed, "
+            f"and the exact match {exact_match:.3f} comes only from the {no_calls} "
+            f"{'row that needs' if no_calls == 1 else 'rows that need'} no call.", ""]
+
+
+def _report(per_tool: dict[str, dict], failures: list[dict], note: list[str] = ()) -> str:
+    lines = [*note, "| tool | support | name acc | args F1 | exact |", "|---|---:|---:|---:|---:|"]
     for tool, row in per_tool.items():
         lines.append(
             f"| {_escape(tool)} | {row['support']} | {_fmt(row['name_accuracy'])} | "
@@ -574,7 +585,8 @@ class ToolCallEvaluator:
         details["schema_errors"] = [
             {"input": _cut(s.prediction.input), "errors": errors} for s, errors in checked if errors
         ][:MAX_FAILURES]
-        return EvalResult(metrics=metrics, details=details, report_md=_report(details["per_tool"], failures))
+        return EvalResult(metrics=metrics, details=details, report_md=_report(details["per_tool"], failures,
+                                                                            _no_call_note(counts, metrics[PREFIX + "exact_match"])))
 
 
 @hookimpl

@@ -477,3 +477,21 @@ def test_report_table_and_escaping(tmp_path):
     failure = piped.splitlines()[-1]
     assert failure.startswith("- **not JSON**: input: a\\|b; answer: no \\| call; reference: ")
     assert "|" not in failure.replace("\\|", "")
+
+
+def test_a_model_that_writes_no_call_is_said_to_have_made_none(tmp_path):
+    """A base model answering in prose scores the no-call rows' share as exact match; the report
+    says that this number is not about calling."""
+    evaluator = get_registry().get("evaluator", "tool_call")
+    ctx = RunContext(cfg=None, run_dir=tmp_path)
+    prose = [pred(tool_call_json("SET_VOLUME", level=5), "好的，音量调到5", input="q1"),
+             pred(tool_call_json("INSTANT_MEETING", meeting_name="周会"), "好的", input="q2"),
+             pred("好的，有什么可以帮您？", "您好，请讲", input="q3")]  # no call needed: exact
+    result = evaluator.evaluate(prose, ctx)
+    assert result.metrics["tool_call.exact_match"] == pytest.approx(1 / 3)
+    assert result.report_md.splitlines()[0] == (
+        "No answer here is a tool call: all 2 rows that need a call were missed, and the exact match 0.333 "
+        "comes only from the 1 row that needs no call.")
+    # One call written, right or wrong: no such line.
+    one_call = evaluator.evaluate([*prose[:1], pred(prose[1].reference, prose[1].reference, input="q2"), prose[2]], ctx)
+    assert one_call.report_md.startswith("| tool |")
