@@ -80,6 +80,22 @@ def describe(summary: dict[str, Any]) -> str:
             f"(data.vary_arguments_until=0: off)")
 
 
+def copies_of_first_row(examples: list[Example]) -> list[str]:
+    """``request → call`` of the first training row and of each of its copies, one line each (for
+    ``mode=inspect``: the copies live in memory only, and a user should see what they look like)."""
+    first = examples[0]
+    rows = [first, *(e for e in examples[1:] if e.source == f"{first.source} (new argument values)")]
+    return [f"{_user_text(e)} → {_calls_text(e)}" for e in rows]
+
+
+def _calls_text(example: Example) -> str:
+    """The final answer's calls as compact JSON ``[tool, arguments]`` pairs, or its text."""
+    calls = _calls(example)
+    if calls is None:
+        return str(example.messages[-1].get("content") or "")
+    return "; ".join(f"{name} {compact_json(arguments)}" for name, arguments in calls)
+
+
 # --- finding the calls ----------------------------------------------------------------------------
 
 

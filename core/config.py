@@ -218,7 +218,7 @@ class TrainConfig:
     # Experiment trackers the run logs to: tensorboard, mlflow, swanlab, trackio, wandb (each an
     # optional extra, e.g. pip install 'plugtune[mlflow]'); empty: none.
     report_to: List[str] = field(default_factory=list)
-    threads: Optional[int] = None  # torch CPU threads; None: one per core
+    threads: Optional[int] = None  # torch CPU threads; None: OMP_NUM_THREADS when set, else one per core
     # The training kit's speed-ups, each switchable by name, e.g. train.speedups.compile=true
     # (core/speedups/, docs/speed.md).
     speedups: SpeedupsConfig = field(default_factory=SpeedupsConfig)

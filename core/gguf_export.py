@@ -24,6 +24,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from core.cpu_threads import default_cpu_threads
 from core.errors import PlugtuneError
 
 EXTRA_HINT = 'pip install "plugtune[gguf]"'
@@ -150,7 +151,7 @@ def quantize(source: Path, out_file: Path, quantization: str) -> None:
 
     params = lib.llama_model_quantize_default_params()
     params.ftype = getattr(lib, f"LLAMA_FTYPE_MOSTLY_{LIBRARY_QUANTIZATIONS[quantization]}")
-    params.nthread = os.cpu_count() or 1
+    params.nthread = default_cpu_threads()
     status = lib.llama_model_quantize(str(source).encode(), str(out_file).encode(), params)
     if status != 0:
         raise PlugtuneError(f"quantization={quantization}: llama.cpp's quantizer failed on {source} (status {status})")
@@ -260,7 +261,7 @@ def generate_gguf(path: Path, examples, spec: dict, n_ctx: int = 2048, desc: str
     from core.progress import progress
 
     decoding = spec.get("decoding") or {}
-    llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, verbose=False,
+    llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=default_cpu_threads(), verbose=False,
                 seed=int(decoding.get("seed") or 0))
     sampling = ({"temperature": float(decoding.get("temperature", 1.0)), "top_p": float(decoding.get("top_p", 1.0)),
                  "top_k": int(decoding.get("top_k") or 0)} if decoding.get("do_sample") else {"temperature": 0.0})

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -104,9 +103,13 @@ def count_truncated(splits: dict[str, list[dict]], max_length: int) -> dict[str,
 
 
 def configure_threads(cfg) -> None:
+    """torch's CPU threads: ``train.threads``, else ``OMP_NUM_THREADS`` or one per usable core.
+    Set explicitly because torch, left alone, may start more threads than the process has cores."""
     import torch
 
-    threads = cfg.train.threads or os.cpu_count() or 1
+    from core.cpu_threads import default_cpu_threads
+
+    threads = cfg.train.threads or default_cpu_threads()
     torch.set_num_threads(threads)
 
 

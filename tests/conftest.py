@@ -4,6 +4,7 @@ Helper functions live in core.testing (public and documented); test modules impo
 there, never from this file or from each other.
 """
 
+import os
 import re
 import types
 from pathlib import Path
@@ -12,6 +13,15 @@ import pytest
 
 from core.plugins import reset_plugin_manager
 from core.testing import REPO, tiny_intent_data, tiny_model_dir
+
+# Under pytest-xdist the workers share the cores: each worker, and every run it starts (the runs
+# read OMP_NUM_THREADS), gets its share. Two runs that each take every core slow each other down
+# several times over (their threads wait on one another).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    os.environ["OMP_NUM_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")

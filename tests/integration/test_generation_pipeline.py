@@ -135,6 +135,11 @@ def test_inspect_mode_shows_a_copy_with_new_argument_values(tiny_model, tmp_path
     original = json.loads((office / "train.json").read_text(encoding="utf-8"))[0]
     copied = shown.split("⟦", 1)[1].split("⟧", 1)[0]  # the trained answer: the call with new values
     assert '"tool_name":"SEND_EMAIL"' in copied and original["output"]["parameters"]["recipient"] not in copied
+    # The first row and all 4 of its copies, one line each, so more than one draw can be checked.
+    listed = out.split("and its copies, request → call:\n", 1)[1].splitlines()[:5]
+    assert listed[0] == f"  {original['instruct']} → SEND_EMAIL {json.dumps(original['output']['parameters'], ensure_ascii=False, separators=(',', ':'))}"
+    assert all(line.startswith("  ") and " → SEND_EMAIL {" in line for line in listed[1:])
+    assert len({line.split(" → ")[0] for line in listed}) == 5  # five different requests
 
 
 @pytest.mark.parametrize(
