@@ -89,7 +89,8 @@ def copies_of_first_row(examples: list[Example]) -> list[str]:
 
 
 def _calls_text(example: Example) -> str:
-    """The final answer's calls as compact JSON ``[tool, arguments]`` pairs, or its text."""
+    """The final answer's calls as ``TOOL {arguments as compact JSON}``, ``; ``-separated, or its
+    text when it is not a call."""
     calls = _calls(example)
     if calls is None:
         return str(example.messages[-1].get("content") or "")

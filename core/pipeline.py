@@ -103,8 +103,8 @@ def count_truncated(splits: dict[str, list[dict]], max_length: int) -> dict[str,
 
 
 def configure_threads(cfg) -> None:
-    """torch's CPU threads: ``train.threads``, else ``OMP_NUM_THREADS`` or one per usable core.
-    Set explicitly because torch, left alone, may start more threads than the process has cores."""
+    """torch's CPU threads: ``train.threads``, else ``OMP_NUM_THREADS`` or one per usable core
+    (core.cpu_threads)."""
     import torch
 
     from core.cpu_threads import default_cpu_threads
