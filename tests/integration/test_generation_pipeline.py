@@ -130,8 +130,8 @@ def test_inspect_mode_shows_a_copy_with_new_argument_values(tiny_model, tmp_path
     assert "data.vary_arguments_until=500: 104 training rows" in out
     # The train count says what it is made of (the file's rows and the copies, 4 a row).
     assert f"train {office / 'train.json'}: 520 rows (104 from the file + 416 copies with new argument values);" in out
-    head, shown = out.split("first copy (", 1)
-    assert shown.startswith(f"{office / 'train.json'}:2 (new argument values)), exactly as the model sees it:")
+    head, shown = out.split("first copy, from ", 1)
+    assert shown.startswith(f"{office / 'train.json'}:2 (new argument values), exactly as the model sees it:")
     original = json.loads((office / "train.json").read_text(encoding="utf-8"))[0]
     copied = shown.split("⟦", 1)[1].split("⟧", 1)[0]  # the trained answer: the call with new values
     assert '"tool_name":"SEND_EMAIL"' in copied and original["output"]["parameters"]["recipient"] not in copied
