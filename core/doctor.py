@@ -34,8 +34,11 @@ def stack_lines() -> list[str]:
 def hardware_lines() -> list[str]:
     import torch
 
+    from core.cpu_threads import default_cpu_threads
+
     lines = [
-        f"cpu cores     {os.cpu_count()}; torch threads {torch.get_num_threads()}",
+        f"cpu cores     {os.cpu_count()}; a run's torch threads {default_cpu_threads()} "
+        "(train.threads=null: OMP_NUM_THREADS when set, else one per usable core)",
         f"cpu bf16      {'fast (AMX): train.cpu_bf16=auto trains in bf16 (the intent preset)' if cpu_has_amx() else 'slow (no AMX): plugtune trains in fp32 on CPU'}",
     ]
     if torch.cuda.is_available():

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from core.cpu_threads import default_cpu_threads
 from core.models import model_availability
 from core.testing import compose_config, run_cli, tiny_overrides
 
@@ -14,7 +15,10 @@ def test_doctor_prints_stack_hardware_models_and_plugins():
     for section in ("== stack", "== hardware", "== models", "== plugins"):
         assert section in out
     assert f"torch                    {torch.__version__}" in out
-    assert f"torch threads {torch.get_num_threads()}" in out
+    assert f"a run's torch threads {default_cpu_threads()} (train.threads=null" in out
+    # What a run will use, not what torch picked in the doctor's own process.
+    shared = run_cli("core.doctor", env={"OMP_NUM_THREADS": "3"})
+    assert "a run's torch threads 3 (" in shared.stdout
     lines = {line.split()[1]: line.split()[0] for line in out.splitlines() if line.strip().startswith(("ok ", "missing "))}
     assert lines["smollm2-135m"] == "ok"  # the embedded models ship in installed packages
     assert lines["gemma3-270m"] == "ok"
