@@ -10,7 +10,13 @@ def default_cpu_threads() -> int:
     value = os.environ.get("OMP_NUM_THREADS", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity, or every core where the platform has
+    no affinity (macOS)."""
     try:
         return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # no affinity on this platform (macOS)
+    except AttributeError:
         return os.cpu_count() or 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.cpu_threads import usable_cores
 from core.plugins import reset_plugin_manager
 from core.testing import REPO, tiny_intent_data, tiny_model_dir
 
@@ -18,7 +19,7 @@ from core.testing import REPO, tiny_intent_data, tiny_model_dir
 # read OMP_NUM_THREADS), gets its share. Two runs that each take every core slow each other down
 # several times over (their threads wait on one another).
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    os.environ["OMP_NUM_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    os.environ["OMP_NUM_THREADS"] = str(max(1, usable_cores() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     import torch
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
