@@ -118,9 +118,9 @@ def inspect(cfg, plugins) -> str:
     if isinstance(example.get("labels"), int):
         lines.append(f"label: {ctx.labels[example['labels']]}")
     if data.argument_variants:  # the copies are made in memory only: show one, so they can be checked
+        # (what the copies are and why was logged as the data loaded, just above this output)
         first_copy = data.argument_variants["rows"]
-        lines += ["", argument_variants.describe(data.argument_variants),
-                  f"first copy, from {data.train[first_copy].source}, exactly as the model sees it:",
+        lines += ["", f"first copy, from {data.train[first_copy].source}, exactly as the model sees it:",
                   mark_trained(ctx.tokenizer, train[first_copy]),
                   "", f"the first row, {data.train[0].source}, and its copies, request → call:",
                   *(f"  {line}" for line in argument_variants.copies_of_first_row(data.train))]

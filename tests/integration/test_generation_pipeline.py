@@ -127,7 +127,8 @@ def test_inspect_mode_shows_a_copy_with_new_argument_values(tiny_model, tmp_path
                      f"hydra.run.dir={tmp_path / 'inspect'}")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "data.vary_arguments_until=500: 104 training rows" in out
+    # Said once, by the log as the data loads (inspect repeated it before).
+    assert out.count("data.vary_arguments_until=500: 104 training rows") == 1
     # The train count says what it is made of (the file's rows and the copies, 4 a row).
     assert f"train {office / 'train.json'}: 520 rows (104 from the file + 416 copies with new argument values);" in out
     head, shown = out.split("first copy, from ", 1)
