@@ -474,8 +474,10 @@ def _no_call_note(counts: dict, exact_match: float) -> list[str]:
     if counts["predicted_calls"] or not counts["reference_calls"]:
         return []
     no_calls = counts["reference_no_calls"]
-    return [f"No answer here is a tool call: all {counts['reference_calls']} rows that need a call were missed, "
-            f"and the exact match {exact_match:.3f} comes only from the {no_calls} "
+    missed = f"No answer here is a tool call: all {counts['reference_calls']} rows that need a call were missed"
+    if not no_calls:  # every row needs a call: there is no other share to explain
+        return [f"{missed}.", ""]
+    return [f"{missed}, and the exact match {exact_match:.3f} comes only from the {no_calls} "
             f"{'row that needs' if no_calls == 1 else 'rows that need'} no call.", ""]
 
 

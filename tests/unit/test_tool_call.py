@@ -492,6 +492,10 @@ def test_a_model_that_writes_no_call_is_said_to_have_made_none(tmp_path):
     assert result.report_md.splitlines()[0] == (
         "No answer here is a tool call: all 2 rows that need a call were missed, and the exact match 0.333 "
         "comes only from the 1 row that needs no call.")
+    # Every row needs a call: the line says they were missed, not where a 0 came from (it named "the 0
+    # rows that need no call" before).
+    only_calls = evaluator.evaluate(prose[:2], ctx).report_md.splitlines()[0]
+    assert only_calls == "No answer here is a tool call: all 2 rows that need a call were missed."
     # One call written, right or wrong: no such line.
     one_call = evaluator.evaluate([*prose[:1], pred(prose[1].reference, prose[1].reference, input="q2"), prose[2]], ctx)
     assert one_call.report_md.startswith("| tool |")
