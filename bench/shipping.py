@@ -149,9 +149,9 @@ def bench_batch(run_dir: Path, examples, merged: Merged, conversations) -> list[
 
 
 def bench_gguf(gguf_file: Path, conversations, merged: Merged, spec: dict) -> list[dict]:
-    from llama_cpp import Llama
+    from core.gguf_export import open_gguf
 
-    llm = Llama(model_path=str(gguf_file), n_ctx=1024, n_threads=os.cpu_count() or 1, verbose=False)
+    llm = open_gguf(gguf_file, n_ctx=1024, n_threads=os.cpu_count() or 1)
     max_tokens = int(spec["decoding"]["max_new_tokens"])
     llm.create_chat_completion(messages=conversations[0], max_tokens=max_tokens, temperature=0.0)  # warm-up
     times, tokens = [], 0

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 
 from core.cpu_threads import default_cpu_threads
@@ -252,17 +253,46 @@ def modelfile(spec: dict, gguf_name: str, tokenizer) -> str:
 # Answers through llama-cpp-python
 # ----------------------------------------------------------------------------------------------
 
+_LOAD_LOCK = threading.Lock()
+
+
+def open_gguf(path: Path, n_ctx: int, n_threads: int | None = None, seed: int = 0):
+    """llama-cpp-python's ``Llama`` on ``path``, with llama.cpp's extra weight buffers off.
+
+    The extra buffers repack the weights for faster kernels, AMX tiles among them on Intel CPUs
+    that report AMX. Some virtual machines report AMX but fault on its first instruction
+    (``ldtilecfg``): answering then kills the process with a segmentation fault. The plain CPU
+    kernels give the same file's answers everywhere, and the export check measures the answers,
+    not llama.cpp's speed. ``Llama()`` has no argument for this (``use_extra_bufts`` in llama.cpp's
+    model parameters), so the default parameters it starts from are swapped for the load only."""
+    import llama_cpp.llama as llama_module
+    from llama_cpp import Llama
+
+    library = llama_module.llama_cpp
+    with _LOAD_LOCK:
+        defaults = library.llama_model_default_params
+
+        def without_extra_buffers():
+            params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        library.llama_model_default_params = without_extra_buffers
+        try:
+            return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads or default_cpu_threads(),
+                         verbose=False, seed=seed)
+        finally:
+            library.llama_model_default_params = defaults
+
+
 def generate_gguf(path: Path, examples, spec: dict, n_ctx: int = 2048, desc: str = "gguf") -> list[str]:
     """The GGUF model's answers: llama-cpp-python's ``create_chat_completion`` on the raw messages
     (the file's own chat template and stop tokens), decoding as the run did."""
-    from llama_cpp import Llama
-
     from core.export_check import request_messages
     from core.progress import progress
 
     decoding = spec.get("decoding") or {}
-    llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=default_cpu_threads(), verbose=False,
-                seed=int(decoding.get("seed") or 0))
+    llm = open_gguf(path, n_ctx, seed=int(decoding.get("seed") or 0))
     sampling = ({"temperature": float(decoding.get("temperature", 1.0)), "top_p": float(decoding.get("top_p", 1.0)),
                  "top_k": int(decoding.get("top_k") or 0)} if decoding.get("do_sample") else {"temperature": 0.0})
     answers = []

@@ -48,6 +48,21 @@ def test_gguf_export_writes_the_model_the_lora_and_a_modelfile_and_checks_them(c
     assert spec["kind"] == "generation" and spec["decoding"]["max_new_tokens"] == 6
 
 
+# Fails before the change: llama.cpp loaded the file with its extra weight buffers, whose AMX
+# kernels kill the process (segmentation fault) on virtual machines that report AMX but fault on it.
+def test_gguf_answers_come_from_llama_cpp_without_its_extra_weight_buffers(gguf_export):
+    from llama_cpp import llama_cpp as library
+
+    from core.gguf_export import open_gguf
+
+    folder, _ = gguf_export
+    llm = open_gguf(folder / "model-f16.gguf", n_ctx=256, n_threads=1)
+    assert llm.model_params.use_extra_bufts is False
+    assert library.llama_model_default_params().use_extra_bufts is True  # swapped for the load only
+    out = llm.create_completion("商品", max_tokens=3, temperature=0.0)
+    assert out["usage"]["completion_tokens"] >= 1
+
+
 def test_a_gguf_that_lost_its_chat_template_fails_the_check(chat_run, gguf_export, tmp_path):
     folder, _ = gguf_export
     broken = tmp_path / "gguf"
