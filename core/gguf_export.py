@@ -262,8 +262,8 @@ def open_gguf(path: Path, n_ctx: int, n_threads: int | None = None, seed: int = 
     The extra buffers repack the weights for faster kernels, AMX tiles among them on Intel CPUs
     that report AMX. Some virtual machines report AMX but fault on its first instruction
     (``ldtilecfg``): answering then kills the process with a segmentation fault. The plain CPU
-    kernels give the same file's answers everywhere, and the export check measures the answers,
-    not llama.cpp's speed. ``Llama()`` has no argument for this (``use_extra_bufts`` in llama.cpp's
+    kernels run everywhere, and the export check measures the file's answers, not llama.cpp's
+    speed. ``Llama()`` has no argument for this (``use_extra_bufts`` in llama.cpp's
     model parameters), so the default parameters it starts from are swapped for the load only."""
     import llama_cpp.llama as llama_module
     from llama_cpp import Llama
