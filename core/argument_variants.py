@@ -84,8 +84,13 @@ def copies_of_first_row(examples: list[Example]) -> list[str]:
     """``request → call`` of the first training row and of each of its copies, one line each (for
     ``mode=inspect``: the copies live in memory only, and a user should see what they look like)."""
     first = examples[0]
-    rows = [first, *(e for e in examples[1:] if e.source == f"{first.source} (new argument values)")]
+    rows = [first, *(e for e in examples[1:] if e.source == copy_source(first.source))]
     return [f"{_user_text(e)} → {_calls_text(e)}" for e in rows]
+
+
+def copy_source(source: str) -> str:
+    """Where a copy came from, as its ``Example.source``: the row's own, marked as a copy."""
+    return f"{source} (new argument values)"
 
 
 def _calls_text(example: Example) -> str:
@@ -244,7 +249,7 @@ def _variant(example: Example, values: list[tuple[str, str, str]], pools, rng: r
     if any(new not in text for new in replacements.values()):
         return None
     variant = copy.deepcopy(example)
-    variant.source = f"{example.source} (new argument values)"
+    variant.source = copy_source(example.source)
     for message in variant.messages[:-1]:
         if message["role"] == "user" and isinstance(message.get("content"), str):
             message["content"] = _replace_all(message["content"], replacements)

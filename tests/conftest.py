@@ -19,10 +19,11 @@ from core.testing import REPO, tiny_intent_data, tiny_model_dir
 # read OMP_NUM_THREADS), gets its share. Two runs that each take every core slow each other down
 # several times over (their threads wait on one another).
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    os.environ["OMP_NUM_THREADS"] = str(max(1, usable_cores() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    _worker_threads = max(1, usable_cores() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = str(_worker_threads)
     import torch
 
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    torch.set_num_threads(_worker_threads)
 
 
 @pytest.fixture(scope="session")
