@@ -65,11 +65,22 @@ class ServedRun:
 
     def __init__(self, run_dir, merged: str | None = None):
         import os
+        from concurrent.futures import ThreadPoolExecutor
 
+        os.environ.setdefault("PLUGTUNE_PROGRESS", "0")  # one request at a time needs no bar
+        # Every call into the model runs on this one thread, loading included, and one at a time
+        # (the model is not re-entrant). torch's OpenMP thread pool belongs to the thread that
+        # calls it: answers computed on several threads (the server's worker threads, a thread
+        # per stream) start a pool each, and with more pool threads than cores OpenMP stops
+        # spin-waiting between operations, so every small matrix product waits to be woken up
+        # (answers took 1.5x as long on a 2-core machine).
+        self.model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plugtune-model")
+        self.on_model_thread(self._load, run_dir, merged)
+
+    def _load(self, run_dir, merged: str | None) -> None:
         from core.generation import settings as generation_settings
         from core.runs import load_exported, load_run, load_with_adapter
 
-        os.environ.setdefault("PLUGTUNE_PROGRESS", "0")  # one request at a time needs no bar
         self.ctx, self.head = load_run(run_dir)
         self.cfg = self.ctx.cfg
         self.classifier = self.cfg.task.head == "seq_cls"
@@ -80,7 +91,10 @@ class ServedRun:
         self.model.eval()
         self.generation = generation_settings(self.cfg)
         self.tool_calls = "tool_call" in list(self.cfg.task.evaluators)
-        self.lock = threading.Lock()  # one generation at a time: the model is not re-entrant
+
+    def on_model_thread(self, function, *args):
+        """``function(*args)`` run on the model's thread (after the calls queued before it)."""
+        return self.model_thread.submit(function, *args).result()
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -124,6 +138,9 @@ class ServedRun:
 
     def classify(self, texts: list[str]) -> list[dict]:
         """Label and probabilities for each text, with the run's input format."""
+        return self.on_model_thread(self._classify, texts)
+
+    def _classify(self, texts: list[str]) -> list[dict]:
         import torch
 
         from core.types import Example
@@ -132,7 +149,7 @@ class ServedRun:
         encoded = self.head.encode(self.ctx, examples)
         batch = self.head.collator(self.ctx)(encoded)
         batch.pop("labels", None)
-        with self.lock, torch.no_grad():
+        with torch.no_grad():
             logits = self.model(**batch).logits
         out = []
         for row in torch.softmax(logits.float(), dim=-1).tolist():
@@ -152,9 +169,9 @@ class ServedRun:
             return self.classify([text])[0]["label"], 0, 1, False
         ids = self.prompt_ids(example)
         gen = self.decoding(body)
-        with self.lock:
-            (text,) = generate(self.model, self.ctx.tokenizer, [ids], gen, 1, desc="serve",
-                               stop_strings=answer_stop_text(self.ctx.template, self.ctx.tokenizer, self.cfg.task))
+        stops = answer_stop_text(self.ctx.template, self.ctx.tokenizer, self.cfg.task)
+        (text,) = self.on_model_thread(lambda: generate(self.model, self.ctx.tokenizer, [ids], gen, 1, desc="serve",
+                                                        stop_strings=stops))
         return str(text), len(ids), int(text.tokens or 0), bool(text.cut_at_limit)
 
     def stream(self, body: dict):
@@ -183,13 +200,12 @@ class ServedRun:
                 return abandoned.is_set()
 
         def run():
-            with self.lock, torch.no_grad():
+            with torch.no_grad():
                 self.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                                     generation_config=config, streamer=streamer,
                                     stopping_criteria=StoppingCriteriaList([Abandoned()]), **extra)
 
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
+        worker = self.model_thread.submit(run)
         raw, sent, finished = "", "", False
         try:
             for piece in streamer:
@@ -206,7 +222,7 @@ class ServedRun:
                 abandoned.set()
                 for _ in streamer:
                     pass
-            worker.join()
+            worker.result()
 
 
 def tool_calls_of(text: str) -> list[dict] | None:
@@ -251,7 +267,9 @@ def build_app(served: ServedRun, name: str, on_request=None):
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
             return error("input: must be a text or a non-empty list of texts")
-        return {"object": "list", "model": name, "data": served.classify(texts)}
+        import anyio
+
+        return {"object": "list", "model": name, "data": await anyio.to_thread.run_sync(served.classify, texts)}
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):

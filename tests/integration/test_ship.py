@@ -173,6 +173,39 @@ def test_the_openai_client_gets_the_runs_answers_streamed_and_whole(chat_run, se
     assert fewer.usage.completion_tokens <= 2
 
 
+def test_the_server_runs_the_model_on_one_thread_only(chat_run, monkeypatch):
+    """torch's OpenMP pool belongs to the thread that calls it: answers computed on several
+    threads start several pools, and with more pool threads than cores every operation waits to
+    be woken up. Loading, whole answers and streams asked from two other threads must all run on
+    one model thread."""
+    import threading
+
+    import core.runs
+    from core import serve
+
+    calls = []
+    load_with_adapter = core.runs.load_with_adapter
+
+    def recorded_load(*args, **kwargs):
+        calls.append(("load", threading.get_ident()))
+        return load_with_adapter(*args, **kwargs)
+
+    monkeypatch.setattr(core.runs, "load_with_adapter", recorded_load)
+    served = serve.ServedRun(chat_run)
+    served.model.register_forward_pre_hook(lambda module, args: calls.append(("forward", threading.get_ident())))
+    body = {"messages": [{"role": "system", "content": "从商品标题中提取核心商品名称。"},
+                         {"role": "user", "content": CHAT_EVAL[0][0]}]}
+    answers = []
+    for ask in (lambda: answers.append(served.answer(body)[0]), lambda: answers.append("".join(served.stream(body)))):
+        caller = threading.Thread(target=ask)
+        caller.start()
+        caller.join()
+    assert answers[0] == answers[1].strip() == finetuned_answers(chat_run)[0]
+    assert {what for what, _ in calls} == {"load", "forward"}
+    threads = {thread for _, thread in calls}
+    assert len(threads) == 1 and threading.get_ident() not in threads
+
+
 def test_the_server_refuses_bad_requests_and_a_taken_port(chat_run, served_chat):
     import openai
 
