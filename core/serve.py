@@ -200,10 +200,14 @@ class ServedRun:
                 return abandoned.is_set()
 
         def run():
-            with torch.no_grad():
-                self.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                    generation_config=config, streamer=streamer,
-                                    stopping_criteria=StoppingCriteriaList([Abandoned()]), **extra)
+            try:
+                with torch.no_grad():
+                    self.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                        generation_config=config, streamer=streamer,
+                                        stopping_criteria=StoppingCriteriaList([Abandoned()]), **extra)
+            except BaseException:
+                streamer.end()  # the reader below would otherwise wait for text forever
+                raise
 
         worker = self.model_thread.submit(run)
         raw, sent, finished = "", "", False

@@ -206,6 +206,32 @@ def test_the_server_runs_the_model_on_one_thread_only(chat_run, monkeypatch):
     assert len(threads) == 1 and threading.get_ident() not in threads
 
 
+def test_a_stream_whose_generation_fails_ends_with_the_error(chat_run):
+    import threading
+
+    from core import serve
+
+    served = serve.ServedRun(chat_run)
+
+    def broken_generate(**kwargs):
+        raise RuntimeError("generation failed")
+
+    served.model.generate = broken_generate
+    outcome = []
+
+    def read():
+        try:
+            outcome.append("".join(served.stream({"messages": [{"role": "user", "content": "x"}]})))
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "the stream waited for text that never came"
+    assert isinstance(outcome[0], RuntimeError) and str(outcome[0]) == "generation failed"
+
+
 def test_the_server_refuses_bad_requests_and_a_taken_port(chat_run, served_chat):
     import openai
 
