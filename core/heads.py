@@ -96,15 +96,22 @@ def build_lora_config(ctx: RunContext, task_type: str, model):
     )
 
 
-def wrap_with_lora(ctx: RunContext, model, task_type: str):
-    """Wrap ``model`` in a PEFT model with this run's LoRA config."""
+@contextlib.contextmanager
+def peft_quietly():
+    """PEFT calls a transformers API deprecated in v5 when it wraps or loads an adapter; the
+    warning is not for our users."""
     import warnings
 
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        yield
+
+
+def wrap_with_lora(ctx: RunContext, model, task_type: str):
+    """Wrap ``model`` in a PEFT model with this run's LoRA config."""
     from peft import get_peft_model
 
-    with warnings.catch_warnings():
-        # PEFT calls a transformers API deprecated in v5; the warning is not for our users.
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+    with peft_quietly():
         return get_peft_model(model, build_lora_config(ctx, task_type, model))
 
 

@@ -13,8 +13,11 @@ from core.kinds import RunContext
 
 def parse_key_values(argv: list[str], keys: tuple[str, ...], required: tuple[str, ...], usage: str) -> dict[str, str | None]:
     """``key=value`` arguments into a dict (absent keys are None); unknown keys and missing
-    required keys are errors that show ``usage``."""
+    required keys are errors that show ``usage``; ``-h`` or ``--help`` prints it and exits."""
     values: dict[str, str | None] = dict.fromkeys(keys)
+    if any(arg in ("-h", "--help") for arg in argv):
+        print(f"usage: {usage}")
+        raise SystemExit(0)
     for arg in argv:
         key, sep, value = arg.partition("=")
         if not sep or key not in values:
@@ -87,11 +90,14 @@ def load_with_adapter(ctx: RunContext, head, adapter=None):
     from transformers import set_seed
 
     from core.distributed import to_local_device
+    from core.heads import peft_quietly
 
     set_seed(ctx.cfg.seed)  # a freshly initialised layer (seq_cls score) comes out as in the run
     base = head.load_base(ctx)
     adapter = adapter or ctx.run_dir / "adapter"
-    return to_local_device(PeftModel.from_pretrained(base, str(adapter)), ctx.cfg.model).eval()
+    with peft_quietly():
+        model = PeftModel.from_pretrained(base, str(adapter))
+    return to_local_device(model, ctx.cfg.model).eval()
 
 
 def load_exported(cfg, folder):

@@ -382,7 +382,8 @@ def serve(run_dir, merged=None, host="127.0.0.1", port=8000, name=None, idle_exi
         # the idle clock.
         while not server.started and not server.should_exit:
             time.sleep(0.05)
-        print(f"serving {name} ({served.cfg.task.name}, {kind}) on http://{host}:{port}/v1", flush=True)
+        until = f"; stops after {idle_exit:g} s without a request" if idle_exit else "; Ctrl-C stops it"
+        print(f"serving {name} ({served.cfg.task.name}, {kind}) on http://{host}:{port}/v1{until}", flush=True)
         while idle_exit and not server.should_exit:
             time.sleep(0.5)
             if time.monotonic() - last[0] > idle_exit:
@@ -390,7 +391,10 @@ def serve(run_dir, merged=None, host="127.0.0.1", port=8000, name=None, idle_exi
                 server.should_exit = True
 
     threading.Thread(target=watch, daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn has shut down and passes Ctrl-C on: the usual way to stop
+        print("stopped (Ctrl-C)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -232,6 +232,20 @@ def test_a_stream_whose_generation_fails_ends_with_the_error(chat_run):
     assert isinstance(outcome[0], RuntimeError) and str(outcome[0]) == "generation failed"
 
 
+def test_the_server_starts_and_stops_on_ctrl_c_with_one_line_each(chat_run):
+    import signal
+
+    server = ServedRun(chat_run, idle_exit=60)
+    try:
+        assert "stops after 60 s without a request" in server.banner and "Warning" not in server.banner
+        server.process.send_signal(signal.SIGINT)
+        output, _ = server.process.communicate(timeout=30)
+    finally:
+        server.stop()
+    assert server.process.returncode == 0 and "Traceback" not in output
+    assert output.strip().splitlines()[-1] == "stopped (Ctrl-C)"
+
+
 def test_the_server_refuses_bad_requests_and_a_taken_port(chat_run, served_chat):
     import openai
 
