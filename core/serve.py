@@ -376,6 +376,7 @@ def serve(run_dir, merged=None, host="127.0.0.1", port=8000, name=None, idle_exi
     # A stop (Ctrl-C, idle_exit) waits at most 5 s for answers in flight, then closes them.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5))
     kind = "classifier (/v1/classify, /v1/chat/completions)" if served.classifier else "/v1/chat/completions"
+    idle = [False]  # set when idle_exit stops the server, which says so itself
 
     def watch():
         # The banner once the socket listens (a client may connect as soon as it reads it), then
@@ -388,13 +389,16 @@ def serve(run_dir, merged=None, host="127.0.0.1", port=8000, name=None, idle_exi
             time.sleep(0.5)
             if time.monotonic() - last[0] > idle_exit:
                 print(f"no request for {idle_exit:g} s: stopping (idle_exit)", flush=True)
+                idle[0] = True
                 server.should_exit = True
 
     threading.Thread(target=watch, daemon=True).start()
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn has shut down and passes Ctrl-C on: the usual way to stop
-        print("stopped (Ctrl-C)", flush=True)
+        pass
+    if not idle[0]:
+        print("stopped", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -243,7 +243,7 @@ def test_the_server_starts_and_stops_on_ctrl_c_with_one_line_each(chat_run):
     finally:
         server.stop()
     assert server.process.returncode == 0 and "Traceback" not in output
-    assert output.strip().splitlines()[-1] == "stopped (Ctrl-C)"
+    assert output.strip().splitlines()[-1] == "stopped"
 
 
 def test_the_server_refuses_bad_requests_and_a_taken_port(chat_run, served_chat):
